@@ -1,0 +1,78 @@
+/**
+ * The one error catalog of relup. Every error the runtime raises or sends over NATS is a
+ * RelupError with a stable code from this table; the README lists the same table.
+ */
+export const ErrorCodes = {
+  // input and configuration
+  BAD_OPTIONS: 'bad or missing options',
+  BAD_CHILD_SPEC: 'a child specification is invalid',
+  BAD_MESSAGE: 'a message is not valid JSON or lacks a required field',
+  // NATS
+  NATS_UNAVAILABLE: 'the NATS server cannot be reached',
+  NATS_SERVER_MISSING: 'nats-server is not installed',
+  TIMEOUT: 'an operation did not finish in time',
+  NO_RESPONDERS: 'nobody answers on that subject',
+  // actors and supervision
+  ACTOR_STOPPED: 'the actor is stopped',
+  ACTOR_FAILED: 'the actor failed while handling a message',
+  ACTOR_SUSPENDED: 'the actor is suspended',
+  SWAP_FAILED: 'the logic swap failed; the actor keeps its old logic and state',
+  SUPERVISOR_SHUTDOWN: 'the supervisor gave up: restart intensity reached',
+  DUPLICATE_CHILD: 'a child with that id already exists',
+  UNKNOWN_CHILD: 'no child with that id',
+  NAME_TAKEN: 'the actor name is owned by another live node',
+  UNKNOWN_ACTOR: 'no live actor has that name',
+  // services and sessions
+  UNKNOWN_SERVICE: 'no service with that name',
+  UNKNOWN_SESSION: 'no session with that id',
+  SESSION_REFUSED: 'the service refused the session',
+  // releases
+  BAD_RELEASE: 'a release manifest is invalid',
+  UNKNOWN_RELEASE: 'no release with that version',
+  HASH_MISMATCH: 'a module file does not match its sha256 in the manifest',
+  MODULE_OUTSIDE_RELEASE: 'a module path leaves the release folder',
+  LOAD_FAILED: 'a release module failed to load',
+} as const;
+
+/** A stable error code, one of the keys of {@link ErrorCodes}. */
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** The wire form of an error in a reply: what any NATS client sees. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+/** The base class of every error relup raises: a stable code, a message and optional details. */
+export class RelupError extends Error {
+  override readonly name = 'RelupError';
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown, options?: ErrorOptions) {
+    super(message ?? ErrorCodes[code], options);
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The wire form, for replies on NATS. */
+  toJSON(): ErrorBody {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Wraps anything thrown into a RelupError, keeping the original as `cause`. */
+export function toRelupError(err: unknown, fallback: ErrorCode = 'ACTOR_FAILED'): RelupError {
+  if (err instanceof RelupError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new RelupError(fallback, message, undefined, { cause: err });
+}
+
+/** Renders an error for logs and the CLI: `CODE: message`. The one place errors become text. */
+export function renderError(err: unknown): string {
+  const e = toRelupError(err);
+  return `${e.code}: ${e.message}`;
+}

@@ -1,0 +1,36 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { RelupError } from '../errors.ts';
+
+/** How a node or client reaches NATS. */
+export interface NatsOptions {
+  /** One URL or a comma-separated list, e.g. `nats://127.0.0.1:4222`. */
+  servers: string | string[];
+  name?: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+}
+
+/** Connects to NATS, mapping a refused connection to NATS_UNAVAILABLE with the servers tried. */
+export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
+  const servers = Array.isArray(opts.servers) ? opts.servers : opts.servers.split(',').map((s) => s.trim());
+  try {
+    return await connect({
+      servers,
+      name: opts.name,
+      user: opts.user,
+      pass: opts.pass,
+      token: opts.token,
+      maxReconnectAttempts: -1,
+    });
+  } catch (err) {
+    throw new RelupError(
+      'NATS_UNAVAILABLE',
+      `cannot connect to ${servers.join(', ')}: ${(err as Error).message}`,
+      {
+        servers,
+      },
+    );
+  }
+}
