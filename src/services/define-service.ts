@@ -1,0 +1,50 @@
+import type { AnyActorLogic } from 'xstate';
+import { RelupError } from '../errors.ts';
+
+/** What a code_change receives: the persisted state, the versions and the relup's `extra`. */
+export interface CodeChangeArgs {
+  /** The persisted snapshot of the actor (xstate `getPersistedSnapshot` form). */
+  snapshot: unknown;
+  from: string;
+  to: string;
+  direction: 'up' | 'down';
+  extra: Record<string, unknown>;
+}
+
+/** A service: versioned xstate logic for its channels and named actors, plus state migration. */
+export interface ServiceDefinition {
+  name: string;
+  version: string;
+  /** Logic of one channel actor (one per client session). */
+  channel?: AnyActorLogic;
+  /** Logic of named actors this service owns (e.g. chat rooms), keyed by kind. */
+  actors?: Record<string, AnyActorLogic>;
+  /**
+   * Turns a connect request into the channel's input; throwing refuses the session.
+   * `connect` is the JSON payload the client sent on `<prefix>.svc.<name>.connect`.
+   */
+  accept?: (connect: Record<string, unknown>) => Record<string, unknown>;
+  /** Migrates a persisted snapshot between versions (both directions); returns the new one. */
+  codeChange?: (args: CodeChangeArgs) => unknown;
+  /** Services this one needs in the same release. */
+  requires?: string[];
+  /** Keeps running in maintenance mode. */
+  requiredInMaintenance?: boolean;
+}
+
+/** Declares a service; checks the definition early so mistakes surface at load, not at first use. */
+export function defineService<T extends ServiceDefinition>(def: T): T {
+  const problems: string[] = [];
+  if (!def || typeof def !== 'object') throw new RelupError('BAD_OPTIONS', 'defineService needs an object');
+  if (typeof def.name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(def.name))
+    problems.push('name must be a subject-safe token ([A-Za-z0-9_-]+)');
+  if (typeof def.version !== 'string' || def.version.length === 0) problems.push('version must be a string');
+  if (!def.channel && !def.actors) problems.push('a service needs channel logic, named actor logic, or both');
+  if (def.codeChange !== undefined && typeof def.codeChange !== 'function')
+    problems.push('codeChange must be a function');
+  if (problems.length > 0)
+    throw new RelupError('BAD_OPTIONS', `invalid service ${String(def?.name)}: ${problems.join('; ')}`, {
+      problems,
+    });
+  return def;
+}
