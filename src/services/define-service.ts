@@ -8,6 +8,8 @@ export interface CodeChangeArgs {
   from: string;
   to: string;
   direction: 'up' | 'down';
+  /** `channel` for a channel actor, else the named actor's kind (e.g. `room`). */
+  kind: string;
   extra: Record<string, unknown>;
 }
 

@@ -1,0 +1,433 @@
+import type { AnyActorLogic, EventObject, Snapshot } from 'xstate';
+import { RelupError, toRelupError } from '../errors.ts';
+import type { ExitReason } from './child.ts';
+import {
+  delayedEventsOf,
+  type ExecutableAction,
+  initialLogic,
+  persistLogic,
+  restoreLogic,
+  transitionLogic,
+} from './logic-scope.ts';
+
+/** Where an actor is in its life. */
+export type ActorStatus = 'running' | 'suspended' | 'stopped' | 'failed';
+
+/** A message in the mailbox; requests carry the callbacks that settle them. */
+export interface Envelope {
+  event: EventObject;
+  reply?: (value: unknown) => void;
+  fail?: (err: RelupError) => void;
+}
+
+/** What an emit handler gets besides the emitted event. */
+export interface EmitContext {
+  actor: ActorHost;
+  envelope: Envelope | undefined;
+}
+
+/** Handles an event the logic emitted (xstate `emit`): pushes, forwards, broadcasts. */
+export type EmitHandler = (emitted: EventObject, ctx: EmitContext) => unknown;
+
+/** A snapshot as a swap persists it: tagged with the version of the logic that made it. */
+export interface VersionedSnapshot {
+  version: string;
+  snapshot: unknown;
+}
+
+/** Options of an actor host. */
+export interface ActorHostOptions {
+  id: string;
+  logic: AnyActorLogic;
+  /** The version of the logic (the service version that provides it). */
+  version: string;
+  input?: unknown;
+  /** A persisted snapshot to restore instead of starting from the initial state. */
+  snapshot?: unknown;
+  /** Called for every emitted event other than `reply`. */
+  onEmit?: EmitHandler;
+  /** False for actors that cannot be suspended: bulk suspension then reports `not_supported`. */
+  suspendable?: boolean;
+}
+
+/** A swap checked and ready: commit switches the actor, dropping it changes nothing. */
+export interface PreparedSwap {
+  actor: ActorHost;
+  commit(): void;
+}
+
+interface Timer {
+  handle: ReturnType<typeof setTimeout>;
+  due: number;
+}
+
+/**
+ * Hosts one actor: a mailbox processed one message at a time through xstate actor logic
+ * (pure transition, then the deferred effects, awaited when async), a suspend gate, and a
+ * logic swap that migrates state. Kept lean on purpose: channels exist by the hundred thousand.
+ */
+export class ActorHost {
+  readonly id: string;
+  logic: AnyActorLogic;
+  version: string;
+  snapshot: Snapshot<unknown>;
+  readonly suspendable: boolean;
+  private readonly onEmit: EmitHandler | undefined;
+  private queue: Envelope[] | undefined;
+  private head = 0;
+  private busy = false;
+  private state: ActorStatus = 'running';
+  private idleWaiters: (() => void)[] | undefined;
+  private timers: Map<string, Timer> | undefined;
+  private exit: { promise: Promise<ExitReason>; resolve: (r: ExitReason) => void } | undefined;
+  private exitReason: ExitReason | undefined;
+
+  constructor(opts: ActorHostOptions) {
+    this.id = opts.id;
+    this.logic = opts.logic;
+    this.version = opts.version;
+    this.onEmit = opts.onEmit;
+    this.suspendable = opts.suspendable ?? true;
+    if (opts.snapshot !== undefined) {
+      const restored = restoreLogic(opts.logic, opts.snapshot);
+      if (restored.status === 'error')
+        throw new RelupError(
+          'SWAP_FAILED',
+          `actor ${opts.id}: the snapshot does not restore into its logic`,
+          {
+            error: String((restored as { error?: unknown }).error),
+          },
+        );
+      this.snapshot = restored;
+      this.rearm(new Map());
+    } else {
+      const [snap, actions] = initialLogic(opts.logic, opts.input);
+      this.snapshot = snap;
+      // Async entry effects (e.g. joining a room) finish before the first message is taken.
+      const pending = actions.length > 0 ? this.runEffects(actions, 0, undefined) : undefined;
+      if (pending) {
+        this.busy = true;
+        pending.then(
+          () => this.afterAsync(),
+          (err) => this.fail(err, undefined),
+        );
+      }
+    }
+  }
+
+  /** running, suspended, stopped or failed. */
+  get status(): ActorStatus {
+    return this.state;
+  }
+
+  /** Messages waiting in the mailbox. */
+  get queued(): number {
+    return this.queue ? this.queue.length - this.head : 0;
+  }
+
+  /** The logic's context, for status and tests. */
+  get context(): unknown {
+    return (this.snapshot as { context?: unknown }).context;
+  }
+
+  /** Resolves once, when the actor has ended, with the reason (what a supervisor watches). */
+  get exited(): Promise<ExitReason> {
+    if (!this.exit) {
+      let resolve!: (r: ExitReason) => void;
+      const promise = new Promise<ExitReason>((r) => {
+        resolve = r;
+      });
+      this.exit = { promise, resolve };
+      if (this.exitReason !== undefined) resolve(this.exitReason);
+    }
+    return this.exit.promise;
+  }
+
+  /** Enqueues an event; no reply expected. */
+  send(event: EventObject): void {
+    this.enqueue({ event });
+  }
+
+  /** Enqueues a request; resolves with what the logic replied (an emitted `reply` event, minus its type). */
+  ask(event: EventObject): Promise<unknown> {
+    return new Promise((reply, fail) => this.enqueue({ event, reply, fail }));
+  }
+
+  /** Enqueues an envelope built by a transport (NATS request, forwarded call). */
+  enqueue(env: Envelope): void {
+    if (this.state === 'stopped' || this.state === 'failed') {
+      env.fail?.(new RelupError('ACTOR_STOPPED', `actor ${this.id} is ${this.state}`));
+      return;
+    }
+    if (!this.queue) this.queue = [];
+    this.queue.push(env);
+    if (!this.busy && this.state === 'running') this.pump();
+  }
+
+  /**
+   * Closes the gate: the message in flight finishes, later ones wait in order. Returns
+   * undefined when the actor was idle (so bulk suspension of idle actors allocates nothing),
+   * else a promise that resolves when the message in flight is done.
+   */
+  suspend(): Promise<void> | undefined {
+    if (this.state === 'running') this.state = 'suspended';
+    if (this.state !== 'suspended') return undefined;
+    return this.busy ? this.whenIdle() : undefined;
+  }
+
+  /** Opens the gate: queued messages are delivered in arrival order. */
+  resume(): void {
+    if (this.state !== 'suspended') return;
+    this.state = 'running';
+    if (!this.busy) this.pump();
+  }
+
+  /** Resolves when no message is in flight. */
+  whenIdle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (!this.idleWaiters) this.idleWaiters = [];
+      this.idleWaiters.push(resolve);
+    });
+  }
+
+  /** The snapshot in its persisted (JSON-safe) form, tagged with the logic's version. */
+  persist(): VersionedSnapshot {
+    return { version: this.version, snapshot: persistLogic(this.logic, this.snapshot) };
+  }
+
+  /**
+   * Checks a swap without switching: persist → migrate → restore into the new logic → verify
+   * the restored status. Throws SWAP_FAILED on any failure; the actor is untouched either way.
+   * `migrate` must not mutate its input: the old snapshot is what a rollback returns to.
+   */
+  prepareSwap(
+    logic: AnyActorLogic,
+    version: string,
+    migrate?: (persisted: VersionedSnapshot) => unknown,
+  ): PreparedSwap {
+    if (this.busy)
+      throw new RelupError('SWAP_FAILED', `actor ${this.id} has a message in flight; suspend it first`);
+    const persisted = this.persist();
+    let restored: Snapshot<unknown>;
+    try {
+      const migrated = migrate ? migrate(persisted) : persisted.snapshot;
+      restored = restoreLogic(logic, migrated);
+    } catch (err) {
+      throw new RelupError('SWAP_FAILED', `actor ${this.id}: migration failed: ${(err as Error).message}`, {
+        id: this.id,
+        from: this.version,
+        to: version,
+      });
+    }
+    if (restored.status === 'error')
+      throw new RelupError(
+        'SWAP_FAILED',
+        `actor ${this.id}: the migrated snapshot does not restore into ${version}`,
+        {
+          id: this.id,
+          error: String((restored as { error?: unknown }).error),
+        },
+      );
+    return {
+      actor: this,
+      commit: () => {
+        const remaining = this.clearTimers();
+        this.logic = logic;
+        this.version = version;
+        this.snapshot = restored;
+        this.rearm(remaining);
+      },
+    };
+  }
+
+  /** Swaps the logic at once (prepare + commit). */
+  swap(logic: AnyActorLogic, version: string, migrate?: (persisted: VersionedSnapshot) => unknown): void {
+    this.prepareSwap(logic, version, migrate).commit();
+  }
+
+  /** Graceful stop: the mailbox is processed (unless suspended), then the actor ends with `shutdown`. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'failed') return;
+    if (this.state === 'running') {
+      while (this.busy || this.queued > 0) await this.whenIdle();
+    } else {
+      await this.whenIdle();
+    }
+    this.end('shutdown', 'ACTOR_STOPPED');
+  }
+
+  /** Brutal kill: ends at once, queued requests fail with ACTOR_STOPPED. */
+  kill(): void {
+    if (this.state === 'stopped' || this.state === 'failed') return;
+    this.end('shutdown', 'ACTOR_STOPPED');
+  }
+
+  private pump(): void {
+    this.busy = true;
+    const q = this.queue;
+    while (q && this.head < q.length && this.state === 'running') {
+      const env = q[this.head] as Envelope;
+      q[this.head++] = undefined as unknown as Envelope;
+      if (this.head > 1024 && this.head * 2 > q.length) {
+        q.splice(0, this.head);
+        this.head = 0;
+      }
+      const pending = this.process(env);
+      if (pending) {
+        pending.then(
+          () => this.afterAsync(),
+          (err) => this.fail(err, env),
+        );
+        return;
+      }
+    }
+    this.busy = false;
+    this.notifyIdle();
+  }
+
+  private afterAsync(): void {
+    if (this.state === 'running') this.pump();
+    else {
+      this.busy = false;
+      this.notifyIdle();
+    }
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    if (!waiters) return;
+    this.idleWaiters = undefined;
+    for (const w of waiters) w();
+  }
+
+  /** Runs one message; returns a promise only when an effect is async. */
+  private process(env: Envelope): Promise<void> | undefined {
+    let actions: ExecutableAction[];
+    try {
+      const [next, effects] = transitionLogic(this.logic, this.snapshot, env.event);
+      if (next.status === 'error') throw (next as { error?: unknown }).error ?? new Error('logic error');
+      this.snapshot = next;
+      actions = effects;
+    } catch (err) {
+      this.fail(err, env);
+      return undefined;
+    }
+    const pending = actions.length > 0 ? this.runEffects(actions, 0, env) : undefined;
+    if (pending) return pending.then(() => this.settle(env));
+    this.settle(env);
+    return undefined;
+  }
+
+  private settle(env: Envelope): void {
+    if (env.reply) {
+      const reply = env.reply;
+      env.reply = undefined;
+      reply(undefined);
+    }
+    if (this.snapshot.status === 'done') this.end('normal', 'ACTOR_STOPPED');
+  }
+
+  /** Executes effects in order; switches to async at the first effect that returns a promise. */
+  private runEffects(
+    actions: ExecutableAction[],
+    from: number,
+    env: Envelope | undefined,
+  ): Promise<void> | undefined {
+    for (let i = from; i < actions.length; i++) {
+      const result = this.runEffect(actions[i] as ExecutableAction, env);
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        return (result as Promise<unknown>).then(() => this.runEffects(actions, i + 1, env));
+      }
+    }
+    return undefined;
+  }
+
+  private runEffect(action: ExecutableAction, env: Envelope | undefined): unknown {
+    switch (action.type) {
+      case 'xstate.emit': {
+        const emitted = (action.params as { event: EventObject }).event;
+        if (emitted.type === 'reply') {
+          if (env?.reply) {
+            const { type: _t, ...body } = emitted;
+            const reply = env.reply;
+            env.reply = undefined;
+            reply(body);
+          }
+          return undefined;
+        }
+        return this.onEmit?.(emitted, { actor: this, envelope: env });
+      }
+      case 'xstate.raise': {
+        const { event, id, delay } = action.params as { event: EventObject; id?: string; delay?: number };
+        if (typeof delay === 'number') this.schedule(id ?? event.type, event, delay);
+        return undefined;
+      }
+      case 'xstate.cancel': {
+        const { sendId } = action.params as { sendId: string };
+        const t = this.timers?.get(sendId);
+        if (t) {
+          clearTimeout(t.handle);
+          this.timers?.delete(sendId);
+        }
+        return undefined;
+      }
+      default:
+        return action.exec?.(action.info, action.params);
+    }
+  }
+
+  private schedule(id: string, event: EventObject, delay: number): void {
+    if (!this.timers) this.timers = new Map();
+    const prev = this.timers.get(id);
+    if (prev) clearTimeout(prev.handle);
+    const handle = setTimeout(() => {
+      this.timers?.delete(id);
+      this.send(event);
+    }, delay);
+    this.timers.set(id, { handle, due: Date.now() + delay });
+  }
+
+  /** Cancels every timer; returns how long each had left, so a swap re-arms with the time remaining. */
+  private clearTimers(): Map<string, number> {
+    const remaining = new Map<string, number>();
+    if (!this.timers) return remaining;
+    const now = Date.now();
+    for (const [id, t] of this.timers) {
+      clearTimeout(t.handle);
+      remaining.set(id, Math.max(0, t.due - now));
+    }
+    this.timers.clear();
+    return remaining;
+  }
+
+  private rearm(remaining: Map<string, number>): void {
+    for (const d of delayedEventsOf(this.logic, this.snapshot)) {
+      this.schedule(d.id, d.event, remaining.get(d.id) ?? d.delay);
+    }
+  }
+
+  private fail(err: unknown, env: Envelope | undefined): void {
+    const error = toRelupError(err, 'ACTOR_FAILED');
+    env?.fail?.(new RelupError('ACTOR_FAILED', `actor ${this.id} failed: ${error.message}`, { id: this.id }));
+    this.end({ error: err }, 'ACTOR_FAILED');
+  }
+
+  private end(reason: ExitReason, code: 'ACTOR_STOPPED' | 'ACTOR_FAILED'): void {
+    this.state = reason === 'normal' || reason === 'shutdown' ? 'stopped' : 'failed';
+    this.clearTimers();
+    const q = this.queue;
+    if (q) {
+      for (let i = this.head; i < q.length; i++)
+        q[i]?.fail?.(
+          new RelupError(code, `actor ${this.id} ended before handling this message`, { id: this.id }),
+        );
+      this.queue = undefined;
+      this.head = 0;
+    }
+    this.busy = false;
+    this.notifyIdle();
+    this.exitReason = reason;
+    this.exit?.resolve(reason);
+  }
+}

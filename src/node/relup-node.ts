@@ -1,0 +1,186 @@
+import { join } from 'node:path';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import pino, { type Logger } from 'pino';
+import { ActorRegistry } from '../actors/registry.ts';
+import { RelupError } from '../errors.ts';
+import { connectNats, type NatsOptions } from '../nats/connect.ts';
+import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
+import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
+import { listReleases, type ReleaseManifest, readManifest } from '../release/manifest.ts';
+import { openReleaseStore, type ReleaseStore } from '../release/release-store.ts';
+import { NamedActors } from '../services/named-actors.ts';
+import { Presence } from '../services/presence.ts';
+import { ServiceHost } from '../services/service-host.ts';
+
+/** Options of a relup node. */
+export interface NodeOptions {
+  /** A NATS URL (or list), connection options, or a connection to share (not closed on stop). */
+  nats: string | NatsOptions | NatsConnection;
+  /** Unique in the cluster; a subject-safe token. */
+  nodeId: string;
+  /** The folder holding `<version>/release.json`. */
+  releasesDir: string;
+  /** The version to boot; default the cluster's permanent release, else the newest on disk. */
+  release?: string;
+  /** Subject prefix, default `relup`. */
+  prefix?: string;
+  logger?: Logger;
+  /** Heartbeat period for named-actor ownership, default 1000 ms (lease: 3 beats). */
+  heartbeatMs?: number;
+}
+
+/** The release a node runs. */
+export interface RunningRelease {
+  version: string;
+  dir: string;
+  manifest: ReleaseManifest;
+}
+
+/** What `status` reports about a node. */
+export interface NodeStatus {
+  node: string;
+  release: string;
+  services: {
+    name: string;
+    version: string;
+    sessions: number;
+    acceptor: { ok: boolean; suspended: boolean };
+  }[];
+  actors: Record<string, number>;
+  namedActors: string[];
+  loadedModules: number;
+  loadedVersions: string[];
+}
+
+const NODE_ID = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * A relup node: one NATS connection, the actor registry, named-actor ownership and the
+ * services of one release. Start with {@link startNode}.
+ */
+export class RelupNode {
+  readonly services = new Map<string, ServiceHost>();
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly id: string,
+    readonly nc: NatsConnection,
+    private readonly ownsConnection: boolean,
+    readonly subjects: Subjects,
+    readonly registry: ActorRegistry,
+    readonly log: Logger,
+    readonly presence: Presence,
+    readonly named: NamedActors,
+    readonly store: ReleaseStore,
+    readonly releasesDir: string,
+    public release: RunningRelease,
+  ) {}
+
+  /** Connects, resolves the release to boot, loads and starts its services. */
+  static async start(opts: NodeOptions): Promise<RelupNode> {
+    if (!opts || typeof opts.nodeId !== 'string' || !NODE_ID.test(opts.nodeId))
+      throw new RelupError('BAD_OPTIONS', 'nodeId must be a subject-safe token ([A-Za-z0-9_-]+)');
+    if (typeof opts.releasesDir !== 'string') throw new RelupError('BAD_OPTIONS', 'releasesDir is required');
+    const log = opts.logger ?? pino({ name: 'relup', level: process.env.LOG_LEVEL ?? 'info' });
+    const owns = typeof opts.nats === 'string' || !('publish' in opts.nats);
+    const nc =
+      typeof opts.nats === 'string'
+        ? await connectNats({ servers: opts.nats, name: `relup-${opts.nodeId}` })
+        : 'publish' in opts.nats
+          ? opts.nats
+          : await connectNats({ name: `relup-${opts.nodeId}`, ...opts.nats });
+    try {
+      const subjects = makeSubjects(opts.prefix);
+      const kvm = new Kvm(nc);
+      const [nodesKv, actorsKv]: KV[] = await Promise.all([
+        kvm.create('relup_nodes', { history: 1 }),
+        kvm.create('relup_actors', { history: 1 }),
+      ]);
+      const store = await openReleaseStore(nc);
+      const version = opts.release ?? (await store.permanent())?.version ?? (await newest(opts.releasesDir));
+      const dir = join(opts.releasesDir, version);
+      const manifest = await readManifest(dir);
+      const presence = new Presence(nodesKv as KV, opts.nodeId, opts.heartbeatMs);
+      await presence.start();
+      let node: RelupNode | undefined;
+      const registry = new ActorRegistry();
+      const named = new NamedActors(nc, actorsKv as KV, subjects, presence, registry, (name) => {
+        const [service, kind] = name.split('.');
+        const host = node?.services.get(service ?? '');
+        const logic = host?.def.actors?.[kind ?? ''];
+        return host && logic ? { service: host.name, logic, version: host.version } : undefined;
+      });
+      node = new RelupNode(
+        opts.nodeId,
+        nc,
+        owns,
+        subjects,
+        registry,
+        log,
+        presence,
+        named,
+        store,
+        opts.releasesDir,
+        { version, dir, manifest },
+      );
+      for (const entry of manifest.services) {
+        const def = await loadService(dir, manifest, entry.name);
+        node.services.set(def.name, new ServiceHost(def, { nc, subjects, registry, named, log }));
+      }
+      for (const host of node.services.values()) host.start();
+      await store.setCurrent(opts.nodeId, version);
+      await nc.flush();
+      log.info({ node: opts.nodeId, release: version, services: [...node.services.keys()] }, 'node ready');
+      return node;
+    } catch (err) {
+      if (owns) await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** A snapshot of the node for operators. */
+  status(): NodeStatus {
+    return {
+      node: this.id,
+      release: this.release.version,
+      services: [...this.services.values()].map((s) => ({
+        name: s.name,
+        version: s.version,
+        sessions: s.sessionCount,
+        acceptor: { ok: s.acceptor.check().ok, suspended: s.acceptor.isSuspended },
+      })),
+      actors: this.registry.counts(),
+      namedActors: this.named.names(),
+      loadedModules: loadedModuleCount(),
+      loadedVersions: loadedVersions(),
+    };
+  }
+
+  /** Graceful stop: acceptors drain, channels end, named actors are released, then NATS drains. */
+  stop(): Promise<void> {
+    if (!this.stopping) this.stopping = this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.log.info({ node: this.id }, 'node stopping');
+    await Promise.all([...this.services.values()].map((s) => s.stop('node stopping')));
+    await this.named.stopAll();
+    await this.presence.stop();
+    if (this.ownsConnection) await this.nc.drain();
+    this.log.info({ node: this.id }, 'node stopped');
+  }
+}
+
+/** Starts a node (see {@link NodeOptions}). */
+export function startNode(opts: NodeOptions): Promise<RelupNode> {
+  return RelupNode.start(opts);
+}
+
+async function newest(releasesDir: string): Promise<string> {
+  const versions = await listReleases(releasesDir);
+  const last = versions[versions.length - 1];
+  if (!last) throw new RelupError('UNKNOWN_RELEASE', `no release found in ${releasesDir}`, { releasesDir });
+  return last;
+}

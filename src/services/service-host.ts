@@ -1,0 +1,214 @@
+import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import type { EventObject } from 'xstate';
+import { ActorHost, type PreparedSwap, type VersionedSnapshot } from '../actors/actor-host.ts';
+import type { ActorRegistry } from '../actors/registry.ts';
+import { RelupError } from '../errors.ts';
+import { decode } from '../nats/codec.ts';
+import { respondError, respondOk } from '../nats/reply.ts';
+import type { Subjects } from '../nats/subjects.ts';
+import { acceptedEvents } from './accepted-events.ts';
+import { Acceptor } from './acceptor.ts';
+import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
+import { effectHandler } from './effects.ts';
+import type { NamedActors } from './named-actors.ts';
+
+/** What a service host needs from its node. */
+export interface ServiceHostDeps {
+  nc: NatsConnection;
+  subjects: Subjects;
+  registry: ActorRegistry;
+  named: NamedActors;
+  log: Logger;
+}
+
+interface ChannelEntry {
+  actor: ActorHost;
+  sub: Subscription;
+}
+
+/** The migration arguments of a code change, without the snapshot and the actor kind. */
+export type CodeChangeRequestFor = Omit<CodeChangeArgs, 'snapshot' | 'kind'>;
+
+/**
+ * One service running on a node: its acceptor and one channel actor per client session.
+ * Channels are temporary children: a channel that fails is not restarted; its client gets a
+ * `closed` push with the reason and may connect again.
+ */
+export class ServiceHost {
+  readonly acceptor: Acceptor;
+  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly group: string;
+
+  constructor(
+    public def: ServiceDefinition,
+    private readonly deps: ServiceHostDeps,
+  ) {
+    this.group = `channel:${def.name}`;
+    this.acceptor = new Acceptor(deps.nc, deps.subjects, def.name, (msg) => this.admit(msg));
+  }
+
+  /** The service's name. */
+  get name(): string {
+    return this.def.name;
+  }
+
+  /** The version of the code running now. */
+  get version(): string {
+    return this.def.version;
+  }
+
+  /** Starts taking connect requests (services without channel logic have no acceptor). */
+  start(): void {
+    if (this.def.channel) this.acceptor.start();
+  }
+
+  /** Live channel actors. */
+  channelActors(): IterableIterator<ActorHost> {
+    return this.deps.registry.group(this.group);
+  }
+
+  /** Number of live sessions. */
+  get sessionCount(): number {
+    return this.channels.size;
+  }
+
+  /** Session ids, for operators and tests. */
+  sessions(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /** Opens a channel for a session (a new one, or a restored one with its snapshot). */
+  openChannel(session: string, input: Record<string, unknown>, snapshot?: VersionedSnapshot): ActorHost {
+    const logic = this.def.channel;
+    if (!logic) throw new RelupError('UNKNOWN_SERVICE', `service ${this.name} has no channels`);
+    const { nc, subjects, named } = this.deps;
+    const actor = new ActorHost({
+      id: session,
+      logic,
+      version: this.def.version,
+      input: { ...input, session },
+      snapshot: snapshot?.snapshot,
+      onEmit: effectHandler(
+        { nc, subjects, call: (n, e) => named.call(n, e), cast: (n, e) => named.cast(n, e) },
+        session,
+        (reason) => void this.closeChannel(session, reason),
+      ),
+    });
+    const sub = nc.subscribe(subjects.session(session), {
+      callback: (_err, msg) => this.deliver(session, msg),
+    });
+    this.channels.set(session, { actor, sub });
+    this.deps.registry.add(this.group, actor);
+    void actor.exited.then((reason) => {
+      if (reason !== 'normal' && reason !== 'shutdown')
+        void this.closeChannel(
+          session,
+          `channel failed: ${String((reason.error as Error)?.message ?? reason.error)}`,
+        );
+    });
+    return actor;
+  }
+
+  /** Ends a session: the actor stops, the client gets a `closed` push. */
+  async closeChannel(session: string, reason: string): Promise<void> {
+    const entry = this.channels.get(session);
+    if (!entry) return;
+    this.channels.delete(session);
+    entry.sub.unsubscribe();
+    this.deps.registry.remove(this.group, session);
+    // The logic hears of the end (e.g. to leave a room) when it handles `session.closed`.
+    if (entry.actor.status !== 'failed' && acceptedEvents(entry.actor.logic)?.has('session.closed') !== false)
+      entry.actor.send({ type: 'session.closed', reason } as EventObject);
+    await entry.actor.stop();
+    this.deps.nc.publish(this.deps.subjects.push(session), JSON.stringify({ type: 'closed', reason }));
+  }
+
+  /** Prepares the migration of every channel into new code; throws on the first failure (nothing switched). */
+  prepareChannelSwap(next: ServiceDefinition, req: CodeChangeRequestFor): PreparedSwap[] {
+    const logic = next.channel;
+    if (!logic) return [];
+    const migrate = migrator(req.direction === 'up' ? next : this.def, { ...req, kind: 'channel' });
+    const prepared: PreparedSwap[] = [];
+    for (const actor of this.channelActors()) prepared.push(actor.prepareSwap(logic, next.version, migrate));
+    return prepared;
+  }
+
+  /** Switches the definition used for new channels and named actors. */
+  load(next: ServiceDefinition): void {
+    this.def = next;
+  }
+
+  /** Stops taking sessions and ends every channel gracefully. */
+  async stop(reason = 'service stopping'): Promise<void> {
+    await this.acceptor.stop();
+    await Promise.all([...this.channels.keys()].map((s) => this.closeChannel(s, reason)));
+  }
+
+  private admit(msg: Msg): void {
+    try {
+      const payload = decode<Record<string, unknown>>(msg.data);
+      if (!payload || typeof payload !== 'object' || Array.isArray(payload))
+        throw new RelupError('BAD_MESSAGE', 'a connect request must be a JSON object');
+      let input: Record<string, unknown> = payload;
+      if (this.def.accept) {
+        try {
+          input = this.def.accept(payload);
+        } catch (err) {
+          if (err instanceof RelupError) throw err;
+          throw new RelupError('SESSION_REFUSED', (err as Error).message);
+        }
+      }
+      const session = nuid.next();
+      this.openChannel(session, input);
+      respondOk(msg, { ok: true, session });
+    } catch (err) {
+      respondError(msg, err);
+    }
+  }
+
+  private deliver(session: string, msg: Msg): void {
+    const entry = this.channels.get(session);
+    if (!entry) {
+      respondError(msg, new RelupError('UNKNOWN_SESSION', `session ${session} is closed`));
+      return;
+    }
+    let event: EventObject;
+    try {
+      event = decode<EventObject>(msg.data);
+      if (!event || typeof event !== 'object' || typeof event.type !== 'string')
+        throw new RelupError('BAD_MESSAGE', 'a session message must be a JSON object with a string "type"');
+      if (event.type === 'close') {
+        void this.closeChannel(session, 'closed by the client').then(() => respondOk(msg, { ok: true }));
+        return;
+      }
+      const accepted = acceptedEvents(entry.actor.logic);
+      if (accepted && !accepted.has(event.type))
+        throw new RelupError('BAD_MESSAGE', `unknown message type ${JSON.stringify(event.type)}`, {
+          accepted: [...accepted].filter((t) => !t.startsWith('xstate.')),
+        });
+    } catch (err) {
+      respondError(msg, err);
+      return;
+    }
+    if (msg.reply) {
+      entry.actor.enqueue({
+        event,
+        reply: (body) => respondOk(msg, body),
+        fail: (err) => respondError(msg, err),
+      });
+    } else {
+      entry.actor.enqueue({ event });
+    }
+  }
+}
+
+/** The migrate function of a swap: the service's codeChange, or the snapshot as it is. */
+export function migrator(
+  owner: ServiceDefinition,
+  req: Omit<CodeChangeArgs, 'snapshot'>,
+): ((persisted: VersionedSnapshot) => unknown) | undefined {
+  const codeChange = owner.codeChange;
+  if (!codeChange) return undefined;
+  return (persisted) => codeChange({ ...req, snapshot: persisted.snapshot });
+}
