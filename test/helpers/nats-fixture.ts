@@ -1,11 +1,11 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll } from 'vitest';
 import { connectNats } from '../../src/nats/connect.ts';
-import { startNats, type TestNats } from './nats-server.ts';
+import { type LocalNats, startNats } from '../../src/nats/local-server.ts';
 
 /** Starts one nats-server for the test file and hands out connections that are closed after it. */
-export function useNats(): { server: () => TestNats; connect: () => Promise<NatsConnection> } {
-  let server: TestNats | undefined;
+export function useNats(): { server: () => LocalNats; connect: () => Promise<NatsConnection> } {
+  let server: LocalNats | undefined;
   const conns: NatsConnection[] = [];
   beforeAll(async () => {
     server = await startNats();

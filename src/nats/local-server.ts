@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RelupError } from '../errors.ts';
 
-/** A nats-server started for a test file. */
-export interface TestNats {
+/** A local nats-server started for tests and the demo. */
+export interface LocalNats {
   url: string;
   port: number;
   pid: number | undefined;
@@ -30,7 +31,8 @@ async function freePort(): Promise<number> {
 export function assertNatsServerInstalled(): void {
   const r = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   if (r.error) {
-    throw new Error(
+    throw new RelupError(
+      'NATS_SERVER_MISSING',
       'nats-server is not installed or not on PATH. Install it with: apt-get update && apt-get install -y nats-server ' +
         '(or set NATS_URL to use a running server)',
     );
@@ -41,7 +43,7 @@ export function assertNatsServerInstalled(): void {
  * Starts a real nats-server (random free port, JetStream on, temporary store dir) and waits
  * until it accepts connections. With NATS_URL set, uses that server instead.
  */
-export async function startNats(opts: { config?: string; args?: string[] } = {}): Promise<TestNats> {
+export async function startNats(opts: { config?: string; args?: string[] } = {}): Promise<LocalNats> {
   const external = process.env.NATS_URL;
   if (external && !opts.config) {
     return { url: external, port: Number(new URL(external).port), pid: undefined, stop: async () => {} };
