@@ -12,8 +12,8 @@ const releasesDir = fileURLToPath(new URL('./releases', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  let server: LocalNats | undefined;
-  const url = process.env.NATS_URL ?? (server = await startNats()).url;
+  const server: LocalNats | undefined = process.env.NATS_URL ? undefined : await startNats();
+  const url = process.env.NATS_URL ?? (server as LocalNats).url;
   say(`nats: ${url}${server ? ` (local nats-server, pid ${server.pid})` : ''}`);
   const node = await startNode({
     nats: url,
