@@ -20,6 +20,8 @@ export const ErrorCodes = {
   SUPERVISOR_SHUTDOWN: 'the supervisor gave up: restart intensity reached',
   DUPLICATE_CHILD: 'a child with that id already exists',
   UNKNOWN_CHILD: 'no child with that id',
+  CHILD_RUNNING: 'the child is running; terminate it first',
+  CHILD_START_FAILED: 'a child failed to start',
   NAME_TAKEN: 'the actor name is owned by another live node',
   UNKNOWN_ACTOR: 'no live actor has that name',
   // services and sessions
@@ -32,6 +34,16 @@ export const ErrorCodes = {
   HASH_MISMATCH: 'a module file does not match its sha256 in the manifest',
   MODULE_OUTSIDE_RELEASE: 'a module path leaves the release folder',
   LOAD_FAILED: 'a release module failed to load',
+  ENGINE_MISMATCH: 'the release needs another engine version',
+  CONFLICT: 'the value changed since it was read (compare-and-set failed)',
+  STORE_FAILED: 'the release store (JetStream KV) could not be read or written',
+  BAD_RELUP: 'a relup file is invalid; details.problems lists every problem with its path',
+  PLAN_CYCLE: 'the dependencies of a relup plan form a cycle',
+  PLAN_MISSING_DEPENDENCY: 'a step of a relup plan requires a step the plan does not have',
+  PLAN_INVALID: 'a compiled relup plan breaks a rule (point of no return, effects, suspend/resume pairs)',
+  UNCOVERED_CHANGE: 'a service changed between the releases but the relup does not upgrade it',
+  SUSPEND_TIMEOUT: 'some actors did not suspend before the deadline',
+  SUSPEND_NOT_SUPPORTED: 'some actors cannot be suspended',
 } as const;
 
 /** A stable error code, one of the keys of {@link ErrorCodes}. */

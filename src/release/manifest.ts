@@ -1,0 +1,192 @@
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import semver from 'semver';
+import { z } from 'zod';
+import { RelupError } from '../errors.ts';
+import { isSubjectToken } from '../nats/subjects.ts';
+import { sha256Hex } from './hash.ts';
+
+/** The file name of a release manifest inside its release folder. */
+export const MANIFEST_FILE = 'release.json';
+
+const token = z.string().refine(isSubjectToken, { error: 'must be a subject-safe token ([A-Za-z0-9_-]+)' });
+const version = z.string().refine((v) => semver.valid(v) !== null, { error: 'must be a semver version' });
+const range = z.string().refine((v) => semver.validRange(v) !== null, { error: 'must be a semver range' });
+const digest = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, { error: 'must be a lowercase hex sha256 (64 characters)' });
+
+const serviceSchema = z.object({
+  name: token,
+  /** Path of the module relative to the release folder; a key of `files`. */
+  module: z.string().min(1),
+  version,
+  /** Services of the same release this one needs. */
+  requires: z.array(token).default([]),
+  /** What happens to the service when its node restarts (the component restart modes). */
+  restart: z.enum(['restart', 'cleanup', 'clear']).default('restart'),
+});
+
+/** The zod schema of `release.json` (field checks only; cross-field checks live in readManifest). */
+export const manifestSchema = z.object({
+  name: token,
+  version,
+  /** The engine versions this release runs on. */
+  engine: range,
+  services: z.array(serviceSchema).min(1),
+  /** Every module file of the release (path relative to the release folder) → its sha256. */
+  files: z.record(z.string().min(1), digest),
+});
+
+/** A parsed, valid `release.json`. */
+export type ReleaseManifest = z.infer<typeof manifestSchema>;
+
+/** One service of a release as its manifest declares it. */
+export type ReleaseService = ReleaseManifest['services'][number];
+
+/** Reads and validates `<releaseDir>/release.json`; every problem is reported at once in BAD_RELEASE. */
+export async function readManifest(releaseDir: string): Promise<ReleaseManifest> {
+  const file = join(releaseDir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new RelupError('UNKNOWN_RELEASE', `no ${MANIFEST_FILE} in ${releaseDir}`, { releaseDir });
+    throw new RelupError(
+      'BAD_RELEASE',
+      `cannot read ${file}: ${(err as Error).message}`,
+      { file },
+      { cause: err },
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw badRelease(file, [`${file}: (root): not valid JSON: ${(err as Error).message}`]);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${file}: ${jsonPath(i.path)}: ${i.message}`)),
+    ...crossFieldProblems(raw, basename(releaseDir)).map((p) => `${file}: ${p}`),
+  ];
+  if (problems.length > 0 || !parsed.success) throw badRelease(file, problems);
+  return parsed.data;
+}
+
+/**
+ * Writes the sha256 of the release's module files into its `files` and returns the validated
+ * manifest. Without `files`, hashes every .ts/.js/.mjs file below the folder (not following
+ * symlinks, skipping dot folders and node_modules), so an edited example release can be re-sealed.
+ */
+export async function sealRelease(releaseDir: string, files?: string[]): Promise<ReleaseManifest> {
+  const file = join(releaseDir, MANIFEST_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new RelupError(
+      'BAD_RELEASE',
+      `cannot seal ${file}: ${(err as Error).message}`,
+      { file },
+      { cause: err },
+    );
+  }
+  if (!isRecord(raw)) throw badRelease(file, [`${file}: (root): must be a JSON object`]);
+  const paths = (files ?? (await moduleFiles(releaseDir))).slice().sort();
+  const digests: Record<string, string> = {};
+  for (const path of paths) digests[path] = sha256Hex(await readFile(join(releaseDir, path)));
+  await writeFile(file, `${JSON.stringify({ ...raw, files: digests }, null, 2)}\n`);
+  return readManifest(releaseDir);
+}
+
+/** The release versions under `releasesDir` (folders named by a semver version holding a release.json), ascending. */
+export async function listReleases(releasesDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(releasesDir);
+  } catch (err) {
+    throw new RelupError(
+      'BAD_OPTIONS',
+      `cannot list releases in ${releasesDir}: ${(err as Error).message}`,
+      { releasesDir },
+      { cause: err },
+    );
+  }
+  const found = await Promise.all(
+    names.map(async (name) => {
+      if (semver.valid(name) === null) return undefined;
+      const isFile = await stat(join(releasesDir, name, MANIFEST_FILE)).then(
+        (s) => s.isFile(),
+        () => false,
+      );
+      return isFile ? name : undefined;
+    }),
+  );
+  return found.filter((v): v is string => v !== undefined).sort(semver.compare);
+}
+
+function badRelease(file: string, problems: string[]): RelupError {
+  return new RelupError('BAD_RELEASE', `invalid release manifest: ${problems.join('; ')}`, {
+    file,
+    problems,
+  });
+}
+
+// Runs on the raw JSON, not the zod result, so these problems are reported together with the
+// field problems instead of only once those are fixed; each check skips what is malformed.
+function crossFieldProblems(raw: unknown, folder: string): string[] {
+  if (!isRecord(raw)) return [];
+  const problems: string[] = [];
+  if (typeof raw.version === 'string' && semver.valid(folder) !== null && folder !== raw.version)
+    problems.push(`version: "${raw.version}" does not match its folder name "${folder}"`);
+  const files = isRecord(raw.files) ? raw.files : undefined;
+  const services = Array.isArray(raw.services) ? raw.services : [];
+  const names = new Set(services.map((s) => (isRecord(s) ? s.name : undefined)));
+  const seen = new Set<unknown>();
+  services.forEach((s, i) => {
+    if (!isRecord(s)) return;
+    if (typeof s.name === 'string') {
+      if (seen.has(s.name)) problems.push(`services[${i}].name: "${s.name}" is declared twice`);
+      seen.add(s.name);
+    }
+    if (files && typeof s.module === 'string' && !Object.hasOwn(files, s.module))
+      problems.push(`services[${i}].module: "${s.module}" is not listed in files`);
+    if (Array.isArray(s.requires))
+      s.requires.forEach((r, j) => {
+        if (typeof r !== 'string') return;
+        if (r === s.name) problems.push(`services[${i}].requires[${j}]: a service cannot require itself`);
+        else if (!names.has(r))
+          problems.push(`services[${i}].requires[${j}]: "${r}" is not a service of this release`);
+      });
+  });
+  return problems;
+}
+
+/** Renders a zod path the way a reader finds it in the JSON: `services[0].module`, `files["a/b.ts"]`. */
+function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(String(key))) out += out ? `.${String(key)}` : String(key);
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out || '(root)';
+}
+
+async function moduleFiles(root: string, dir = root): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules')
+      out.push(...(await moduleFiles(root, full)));
+    else if (entry.isFile() && /\.(ts|js|mjs)$/.test(entry.name))
+      out.push(relative(root, full).split(sep).join('/'));
+  }
+  return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

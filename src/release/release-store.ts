@@ -1,0 +1,218 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { type NatsConnection, TimeoutError } from '@nats-io/nats-core';
+import semver from 'semver';
+import { z } from 'zod';
+import { RelupError } from '../errors.ts';
+import { decode, encode } from '../nats/codec.ts';
+import { isSubjectToken } from '../nats/subjects.ts';
+
+/** The actions a history entry can record. */
+export const HISTORY_ACTIONS = [
+  'installed',
+  'upgraded',
+  'downgraded',
+  'made_permanent',
+  'rolled_back',
+  'aborted',
+  'removed',
+] as const;
+
+/** What happened to a release on a node. */
+export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
+
+/** One line of the release history. */
+export interface HistoryEntry {
+  /** ISO 8601. */
+  time: string;
+  node: string;
+  action: HistoryAction;
+  from?: string;
+  to: string;
+}
+
+/** The permanent release: the one the cluster boots, with the KV revision to compare-and-set against. */
+export interface PermanentRelease {
+  version: string;
+  revision: number;
+}
+
+/** The release store: current release per node, the permanent release and the history, in JetStream KV. */
+export interface ReleaseStore {
+  /** The release the node runs now, or undefined when it never reported one. */
+  current(node: string): Promise<string | undefined>;
+  setCurrent(node: string, version: string): Promise<void>;
+  permanent(): Promise<PermanentRelease | undefined>;
+  /**
+   * Moves the permanent release; returns the new revision. With `expectedRevision` (0: there is
+   * no permanent release yet) it is a compare-and-set that throws CONFLICT when the value moved.
+   */
+  makePermanent(version: string, expectedRevision?: number): Promise<number>;
+  /** The history, oldest first. */
+  history(): Promise<HistoryEntry[]>;
+  /** Appends to the history (time defaults to now); concurrent writers lose nothing. */
+  record(entry: Omit<HistoryEntry, 'time'> & { time?: string }): Promise<HistoryEntry>;
+}
+
+/** Where the store lives. */
+export interface ReleaseStoreOptions {
+  /** The KV bucket, default `relup_releases`. */
+  bucket?: string;
+  /** How many history entries are kept, default 200 (the oldest are dropped). */
+  historyLimit?: number;
+}
+
+const PERMANENT = 'permanent';
+const HISTORY = 'history';
+// Each failed compare-and-set means another writer succeeded, so this bounds only pathological
+// contention, never a normal burst of writers.
+const MAX_ATTEMPTS = 100;
+
+const pointer = z.object({ version: z.string(), time: z.string() });
+const historySchema = z.array(
+  z.object({
+    time: z.string(),
+    node: z.string(),
+    action: z.enum(HISTORY_ACTIONS),
+    from: z.string().optional(),
+    to: z.string(),
+  }),
+);
+
+/** Opens (creating when missing) the release store bucket. */
+export async function openReleaseStore(
+  nc: NatsConnection,
+  opts: ReleaseStoreOptions = {},
+): Promise<ReleaseStore> {
+  const bucket = opts.bucket ?? 'relup_releases';
+  const limit = opts.historyLimit ?? 200;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RelupError('BAD_OPTIONS', 'historyLimit must be a positive integer', { historyLimit: limit });
+  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 5 }));
+
+  async function read<T>(
+    key: string,
+    schema: z.ZodType<T>,
+  ): Promise<{ value: T; revision: number } | undefined> {
+    const entry = await guard(`read ${key}`, () => kv.get(key));
+    if (entry?.operation !== 'PUT') return undefined;
+    const parsed = schema.safeParse(decode(entry.value));
+    if (!parsed.success)
+      throw new RelupError('STORE_FAILED', `${bucket}/${key} holds an invalid value`, {
+        key,
+        problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      });
+    return { value: parsed.data, revision: entry.revision };
+  }
+
+  async function permanent(): Promise<PermanentRelease | undefined> {
+    const got = await read(PERMANENT, pointer);
+    return got && { version: got.value.version, revision: got.revision };
+  }
+
+  return {
+    permanent,
+
+    async current(node) {
+      return (await read(currentKey(node), pointer))?.value.version;
+    },
+
+    async setCurrent(node, version) {
+      checkVersion(version);
+      await guard(`write ${currentKey(node)}`, () =>
+        kv.put(currentKey(node), encode({ version, time: new Date().toISOString() })),
+      );
+    },
+
+    async makePermanent(version, expectedRevision) {
+      checkVersion(version);
+      const value = encode({ version, time: new Date().toISOString() });
+      if (expectedRevision === undefined) return guard('write permanent', () => kv.put(PERMANENT, value));
+      if (!Number.isInteger(expectedRevision) || expectedRevision < 0)
+        throw new RelupError('BAD_OPTIONS', 'expectedRevision must be a revision (0: none yet)', {
+          expectedRevision,
+        });
+      try {
+        return await casWrite(kv, PERMANENT, value, expectedRevision);
+      } catch (err) {
+        if (!isCasConflict(err)) throw storeError('write permanent', err);
+        const now = await permanent();
+        throw new RelupError(
+          'CONFLICT',
+          `the permanent release moved: expected revision ${expectedRevision}, it is ${now?.revision ?? 'unset'}` +
+            (now ? ` (${now.version})` : ''),
+          { key: PERMANENT, expectedRevision, actual: now ?? null },
+          { cause: err },
+        );
+      }
+    },
+
+    async history() {
+      return (await read(HISTORY, historySchema))?.value ?? [];
+    },
+
+    async record(entry) {
+      checkNode(entry.node);
+      const full: HistoryEntry = { ...entry, time: entry.time ?? new Date().toISOString() };
+      for (let attempt = 1; ; attempt++) {
+        const got = await read(HISTORY, historySchema);
+        const next = [...(got?.value ?? []), full].slice(-limit);
+        try {
+          await casWrite(kv, HISTORY, encode(next), got?.revision ?? 0);
+          return full;
+        } catch (err) {
+          if (!isCasConflict(err)) throw storeError('append to history', err);
+          if (attempt >= MAX_ATTEMPTS)
+            throw new RelupError('CONFLICT', `history still contended after ${attempt} attempts`, {
+              key: HISTORY,
+              attempts: attempt,
+            });
+        }
+      }
+    },
+  };
+}
+
+function currentKey(node: string): string {
+  checkNode(node);
+  return `current.${node}`;
+}
+
+function checkNode(node: string): void {
+  if (!isSubjectToken(node))
+    throw new RelupError('BAD_OPTIONS', `node id ${JSON.stringify(node)} is not subject-safe`, { node });
+}
+
+function checkVersion(version: string): void {
+  if (semver.valid(version) === null)
+    throw new RelupError('BAD_OPTIONS', `${JSON.stringify(version)} is not a semver version`, { version });
+}
+
+/** Writes only if the key is still at `revision` (0: the key does not exist or was deleted). */
+function casWrite(kv: KV, key: string, value: Uint8Array, revision: number): Promise<number> {
+  return revision === 0 ? kv.create(key, value) : kv.update(key, value, revision);
+}
+
+function isCasConflict(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw storeError(what, err);
+  }
+}
+
+function storeError(what: string, err: unknown): RelupError {
+  if (err instanceof RelupError) return err;
+  const message = `release store: cannot ${what}: ${(err as Error).message}`;
+  return new RelupError(err instanceof TimeoutError ? 'TIMEOUT' : 'STORE_FAILED', message, undefined, {
+    cause: err,
+  });
+}
