@@ -3,6 +3,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import pino, { type Logger } from 'pino';
 import { ActorRegistry } from '../actors/registry.ts';
+import { startSupervisor, type Supervisor } from '../actors/supervisor.ts';
 import { RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
@@ -61,6 +62,8 @@ const NODE_ID = /^[A-Za-z0-9_-]+$/;
  */
 export class RelupNode {
   readonly services = new Map<string, ServiceHost>();
+  /** The root supervisor: one child per service. */
+  root!: Supervisor;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -124,11 +127,29 @@ export class RelupNode {
         opts.releasesDir,
         { version, dir, manifest },
       );
-      for (const entry of manifest.services) {
-        const def = await loadService(dir, manifest, entry.name);
-        node.services.set(def.name, new ServiceHost(def, { nc, subjects, registry, named, log }));
-      }
-      for (const host of node.services.values()) host.start();
+      const defs = [];
+      for (const entry of manifest.services) defs.push(await loadService(dir, manifest, entry.name));
+      const services = node.services;
+      // Services are permanent children of the root supervisor, started in manifest order and
+      // stopped in reverse; a restarted service starts a fresh host with the current definition.
+      node.root = await startSupervisor({
+        name: `root:${opts.nodeId}`,
+        strategy: 'one_for_one',
+        intensity: 3,
+        period: 5000,
+        logger: log,
+        children: defs.map((first) => ({
+          id: `service:${first.name}`,
+          restart: 'permanent' as const,
+          shutdown: 30_000,
+          start: () => {
+            const def = services.get(first.name)?.def ?? first;
+            const host = new ServiceHost(def, { nc, subjects, registry, named, log });
+            services.set(def.name, host);
+            return host.start();
+          },
+        })),
+      });
       await store.setCurrent(opts.nodeId, version);
       await nc.flush();
       log.info({ node: opts.nodeId, release: version, services: [...node.services.keys()] }, 'node ready');
@@ -165,7 +186,7 @@ export class RelupNode {
 
   private async shutdown(): Promise<void> {
     this.log.info({ node: this.id }, 'node stopping');
-    await Promise.all([...this.services.values()].map((s) => s.stop('node stopping')));
+    await this.root.stop();
     await this.named.stopAll();
     await this.presence.stop();
     if (this.ownsConnection) await this.nc.drain();

@@ -2,6 +2,7 @@ import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io
 import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
 import { ActorHost, type PreparedSwap, type VersionedSnapshot } from '../actors/actor-host.ts';
+import type { Child, ExitReason } from '../actors/child.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
@@ -35,16 +36,22 @@ export type CodeChangeRequestFor = Omit<CodeChangeArgs, 'snapshot' | 'kind'>;
  * Channels are temporary children: a channel that fails is not restarted; its client gets a
  * `closed` push with the reason and may connect again.
  */
-export class ServiceHost {
+export class ServiceHost implements Child {
   readonly acceptor: Acceptor;
+  /** Resolves when the service has stopped: the service host is a supervisor's child. */
+  readonly exited: Promise<ExitReason>;
   private readonly channels = new Map<string, ChannelEntry>();
   private readonly group: string;
+  private exit!: (reason: ExitReason) => void;
 
   constructor(
     public def: ServiceDefinition,
     private readonly deps: ServiceHostDeps,
   ) {
     this.group = `channel:${def.name}`;
+    this.exited = new Promise((resolve) => {
+      this.exit = resolve;
+    });
     this.acceptor = new Acceptor(deps.nc, deps.subjects, def.name, (msg) => this.admit(msg));
   }
 
@@ -59,8 +66,9 @@ export class ServiceHost {
   }
 
   /** Starts taking connect requests (services without channel logic have no acceptor). */
-  start(): void {
+  start(): this {
     if (this.def.channel) this.acceptor.start();
+    return this;
   }
 
   /** Live channel actors. */
@@ -139,10 +147,24 @@ export class ServiceHost {
     this.def = next;
   }
 
-  /** Stops taking sessions and ends every channel gracefully. */
+  /** Stops taking sessions, ends every channel gracefully and releases the service's named actors. */
   async stop(reason = 'service stopping'): Promise<void> {
     await this.acceptor.stop();
     await Promise.all([...this.channels.keys()].map((s) => this.closeChannel(s, reason)));
+    await this.deps.named.stopService(this.name);
+    this.exit('shutdown');
+  }
+
+  /** Brutal kill: subscriptions end and actors are killed at once; clients hear nothing. */
+  kill(): void {
+    void this.acceptor.stop();
+    for (const [session, entry] of this.channels) {
+      entry.sub.unsubscribe();
+      entry.actor.kill();
+      this.deps.registry.remove(this.group, session);
+    }
+    this.channels.clear();
+    this.exit('shutdown');
   }
 
   private admit(msg: Msg): void {
