@@ -12,7 +12,10 @@ describe('named actors: one live owner per name in the cluster', () => {
   });
 
   it('concurrent first calls from two nodes elect exactly one owner', async () => {
-    const [a, b] = [await startChatNode(nats.server().url, 'ca'), await startChatNode(nats.server().url, 'cb')];
+    const [a, b] = [
+      await startChatNode(nats.server().url, 'ca'),
+      await startChatNode(nats.server().url, 'cb'),
+    ];
     nodes.push(a, b);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -32,7 +35,9 @@ describe('named actors: one live owner per name in the cluster', () => {
     await a.named.call('chat.room.handover', { type: 'say', user: 'x', text: 'one' });
     expect(a.named.names()).toContain('chat.room.handover');
     await a.stop();
-    const r = (await b.named.call('chat.room.handover', { type: 'say', user: 'x', text: 'two' })) as { seq: number };
+    const r = (await b.named.call('chat.room.handover', { type: 'say', user: 'x', text: 'two' })) as {
+      seq: number;
+    };
     expect(b.named.names()).toContain('chat.room.handover');
     // The room restarted on b: its state was in a's memory (restart modes persist it; see the node issue).
     expect(r.seq).toBe(1);
