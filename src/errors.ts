@@ -42,6 +42,8 @@ export const ErrorCodes = {
   PLAN_MISSING_DEPENDENCY: 'a step of a relup plan requires a step the plan does not have',
   PLAN_INVALID: 'a compiled relup plan breaks a rule (point of no return, effects, suspend/resume pairs)',
   UNCOVERED_CHANGE: 'a service changed between the releases but the relup does not upgrade it',
+  CHECK_FAILED: 'a check before the point of no return failed (acceptors, channels)',
+  PREFLIGHT_FAILED: 'a code_change failed on a copy of a live snapshot, before the point of no return',
   SUSPEND_TIMEOUT: 'some actors did not suspend before the deadline',
   SUSPEND_NOT_SUPPORTED: 'some actors cannot be suspended',
 } as const;

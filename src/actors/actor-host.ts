@@ -50,6 +50,14 @@ export interface ActorHostOptions {
   suspendable?: boolean;
 }
 
+/** An actor's logic and state at one moment (see {@link ActorHost.checkpoint}). */
+export interface Checkpoint {
+  logic: AnyActorLogic;
+  version: string;
+  snapshot: Snapshot<unknown>;
+  handled: number;
+}
+
 /** A swap checked and ready: commit switches the actor, dropping it changes nothing. */
 export interface PreparedSwap {
   actor: ActorHost;
@@ -81,6 +89,8 @@ export class ActorHost {
   private timers: Map<string, Timer> | undefined;
   private exit: { promise: Promise<ExitReason>; resolve: (r: ExitReason) => void } | undefined;
   private exitReason: ExitReason | undefined;
+  /** Messages taken from the mailbox so far: a rollback restores a snapshot only if none was taken since. */
+  handled = 0;
 
   constructor(opts: ActorHostOptions) {
     this.id = opts.id;
@@ -241,6 +251,25 @@ export class ActorHost {
     };
   }
 
+  /** The actor's logic, version and snapshot as they are now, for an exact rollback. */
+  checkpoint(): Checkpoint {
+    return { logic: this.logic, version: this.version, snapshot: this.snapshot, handled: this.handled };
+  }
+
+  /**
+   * Returns to a checkpoint when no message was taken since (true), so a rollback gives back
+   * exactly the old state; false when the state has moved on and must be migrated back instead.
+   */
+  revert(cp: Checkpoint): boolean {
+    if (this.handled !== cp.handled) return false;
+    const remaining = this.clearTimers();
+    this.logic = cp.logic;
+    this.version = cp.version;
+    this.snapshot = cp.snapshot;
+    this.rearm(remaining);
+    return true;
+  }
+
   /** Swaps the logic at once (prepare + commit). */
   swap(logic: AnyActorLogic, version: string, migrate?: (persisted: VersionedSnapshot) => unknown): void {
     this.prepareSwap(logic, version, migrate).commit();
@@ -249,11 +278,10 @@ export class ActorHost {
   /** Graceful stop: the mailbox is processed (unless suspended), then the actor ends with `shutdown`. */
   async stop(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'failed') return;
-    if (this.state === 'running') {
-      while (this.busy || this.queued > 0) await this.whenIdle();
-    } else {
-      await this.whenIdle();
-    }
+    // Drain while running. A suspension part-way stops the draining (waiting on an idle, suspended
+    // mailbox would spin for ever); an end part-way (final state, failure) keeps its own reason.
+    while (this.state === 'running' && (this.busy || this.queued > 0)) await this.whenIdle();
+    if (this.state === 'suspended') await this.whenIdle();
     this.end('shutdown', 'ACTOR_STOPPED');
   }
 
@@ -303,6 +331,7 @@ export class ActorHost {
 
   /** Runs one message; returns a promise only when an effect is async. */
   private process(env: Envelope): Promise<void> | undefined {
+    this.handled++;
     let actions: ExecutableAction[];
     try {
       const [next, effects] = transitionLogic(this.logic, this.snapshot, env.event);
@@ -313,7 +342,15 @@ export class ActorHost {
       this.fail(err, env);
       return undefined;
     }
-    const pending = actions.length > 0 ? this.runEffects(actions, 0, env) : undefined;
+    let pending: Promise<void> | undefined;
+    try {
+      pending = actions.length > 0 ? this.runEffects(actions, 0, env) : undefined;
+    } catch (err) {
+      // A synchronous throw in an effect fails the actor like an async one: it must not escape
+      // into the sender (send/ask/resume) and leave the mailbox busy for ever.
+      this.fail(err, env);
+      return undefined;
+    }
     if (pending) return pending.then(() => this.settle(env));
     this.settle(env);
     return undefined;
@@ -414,6 +451,9 @@ export class ActorHost {
   }
 
   private end(reason: ExitReason, code: 'ACTOR_STOPPED' | 'ACTOR_FAILED'): void {
+    // Ends once: a late settle or failure of the message in flight after a kill or stop must not
+    // rewrite the status or the exit reason.
+    if (this.state === 'stopped' || this.state === 'failed') return;
     this.state = reason === 'normal' || reason === 'shutdown' ? 'stopped' : 'failed';
     this.clearTimers();
     const q = this.queue;

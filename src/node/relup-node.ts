@@ -2,17 +2,19 @@ import { join } from 'node:path';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import pino, { type Logger } from 'pino';
+import type { ChildSpec } from '../actors/child-spec.ts';
 import { ActorRegistry } from '../actors/registry.ts';
-import { startSupervisor, type Supervisor } from '../actors/supervisor.ts';
+import { type Supervisor, startSupervisor } from '../actors/supervisor.ts';
 import { RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
 import { listReleases, type ReleaseManifest, readManifest } from '../release/manifest.ts';
 import { openReleaseStore, type ReleaseStore } from '../release/release-store.ts';
+import type { ServiceDefinition } from '../services/define-service.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
-import { ServiceHost } from '../services/service-host.ts';
+import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
 
 /** Options of a relup node. */
 export interface NodeOptions {
@@ -65,6 +67,16 @@ export class RelupNode {
   /** The root supervisor: one child per service. */
   root!: Supervisor;
   private stopping: Promise<void> | undefined;
+
+  private get serviceDeps(): ServiceHostDeps {
+    return {
+      nc: this.nc,
+      subjects: this.subjects,
+      registry: this.registry,
+      named: this.named,
+      log: this.log,
+    };
+  }
 
   private constructor(
     readonly id: string,
@@ -129,26 +141,14 @@ export class RelupNode {
       );
       const defs = [];
       for (const entry of manifest.services) defs.push(await loadService(dir, manifest, entry.name));
-      const services = node.services;
-      // Services are permanent children of the root supervisor, started in manifest order and
-      // stopped in reverse; a restarted service starts a fresh host with the current definition.
+      const rootNode = node;
       node.root = await startSupervisor({
         name: `root:${opts.nodeId}`,
         strategy: 'one_for_one',
         intensity: 3,
         period: 5000,
         logger: log,
-        children: defs.map((first) => ({
-          id: `service:${first.name}`,
-          restart: 'permanent' as const,
-          shutdown: 30_000,
-          start: () => {
-            const def = services.get(first.name)?.def ?? first;
-            const host = new ServiceHost(def, { nc, subjects, registry, named, log });
-            services.set(def.name, host);
-            return host.start();
-          },
-        })),
+        children: defs.map((def) => rootNode.serviceSpec(def)),
       });
       await store.setCurrent(opts.nodeId, version);
       await nc.flush();
@@ -158,6 +158,39 @@ export class RelupNode {
       if (owns) await nc.close().catch(() => {});
       throw err;
     }
+  }
+
+  /** Starts a service as a new child of the root supervisor (the relup `start_service`). */
+  async addService(def: ServiceDefinition): Promise<void> {
+    if (this.services.has(def.name))
+      throw new RelupError('DUPLICATE_CHILD', `service ${def.name} already runs`);
+    await this.root.startChild(this.serviceSpec(def));
+  }
+
+  /** Stops a service gracefully and forgets it (the relup `stop_service`). */
+  async removeService(name: string): Promise<void> {
+    if (!this.services.has(name)) throw new RelupError('UNKNOWN_SERVICE', `service ${name} does not run`);
+    await this.root.terminateChild(`service:${name}`);
+    await this.root.deleteChild(`service:${name}`);
+    this.services.delete(name);
+  }
+
+  /**
+   * Services are permanent children of the root supervisor, stopped in reverse start order; a
+   * restarted service starts a fresh host with the definition current at that time.
+   */
+  private serviceSpec(first: ServiceDefinition): ChildSpec {
+    return {
+      id: `service:${first.name}`,
+      restart: 'permanent',
+      shutdown: 30_000,
+      start: () => {
+        const def = this.services.get(first.name)?.def ?? first;
+        const host = new ServiceHost(def, this.serviceDeps);
+        this.services.set(def.name, host);
+        return host.start();
+      },
+    };
   }
 
   /** A snapshot of the node for operators. */

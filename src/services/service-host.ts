@@ -1,7 +1,7 @@
 import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
-import { ActorHost, type PreparedSwap, type VersionedSnapshot } from '../actors/actor-host.ts';
+import { ActorHost, type VersionedSnapshot } from '../actors/actor-host.ts';
 import type { Child, ExitReason } from '../actors/child.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
@@ -27,9 +27,6 @@ interface ChannelEntry {
   actor: ActorHost;
   sub: Subscription;
 }
-
-/** The migration arguments of a code change, without the snapshot and the actor kind. */
-export type CodeChangeRequestFor = Omit<CodeChangeArgs, 'snapshot' | 'kind'>;
 
 /**
  * One service running on a node: its acceptor and one channel actor per client session.
@@ -130,16 +127,6 @@ export class ServiceHost implements Child {
       entry.actor.send({ type: 'session.closed', reason } as EventObject);
     await entry.actor.stop();
     this.deps.nc.publish(this.deps.subjects.push(session), JSON.stringify({ type: 'closed', reason }));
-  }
-
-  /** Prepares the migration of every channel into new code; throws on the first failure (nothing switched). */
-  prepareChannelSwap(next: ServiceDefinition, req: CodeChangeRequestFor): PreparedSwap[] {
-    const logic = next.channel;
-    if (!logic) return [];
-    const migrate = migrator(req.direction === 'up' ? next : this.def, { ...req, kind: 'channel' });
-    const prepared: PreparedSwap[] = [];
-    for (const actor of this.channelActors()) prepared.push(actor.prepareSwap(logic, next.version, migrate));
-    return prepared;
   }
 
   /** Switches the definition used for new channels and named actors. */

@@ -1,0 +1,216 @@
+import { pathToFileURL } from 'node:url';
+import type { AnyActorLogic } from 'xstate';
+import type { ActorHost, Checkpoint } from '../actors/actor-host.ts';
+import type { BulkResult } from '../actors/bulk-result.ts';
+import { bulkResume, bulkSuspend } from '../actors/bulk-suspend.ts';
+import { restoreLogic } from '../actors/logic-scope.ts';
+import { RelupError } from '../errors.ts';
+import { loadService, verifyRelease } from '../release/code-loader.ts';
+import type { CodeChangeRequest, UpgradeRuntime } from '../relup/runtime.ts';
+import type { ServiceDefinition } from '../services/define-service.ts';
+import { migrator } from '../services/service-host.ts';
+import type { RelupNode, RunningRelease } from './relup-node.ts';
+
+/**
+ * The node side of an upgrade: what each instruction does to this node's acceptors, actors
+ * and code. One per upgrade, holding the code it prepared and the checkpoints a rollback needs.
+ */
+export class NodeRuntime implements UpgradeRuntime {
+  /** Definitions by service and version: the running ones and those prepared by load_object_code. */
+  private readonly defs = new Map<string, Map<string, ServiceDefinition>>();
+  private readonly checkpoints = new Map<string, { actor: ActorHost; cp: Checkpoint }[]>();
+
+  constructor(
+    private readonly node: RelupNode,
+    readonly from: RunningRelease,
+    readonly to: RunningRelease,
+  ) {
+    for (const host of node.services.values()) this.remember(host.def);
+  }
+
+  async checkAcceptors(): Promise<void> {
+    const bad: string[] = [];
+    for (const host of this.node.services.values()) {
+      if (!host.def.channel) continue;
+      const c = host.acceptor.check();
+      if (!c.ok) bad.push(c.reason ?? host.name);
+    }
+    if (bad.length > 0)
+      throw new RelupError('CHECK_FAILED', `acceptors not ready: ${bad.join('; ')}`, { bad });
+  }
+
+  async checkChannels(): Promise<void> {
+    const bad: string[] = [];
+    for (const host of this.node.services.values()) {
+      let found = 0;
+      for (const _ of host.channelActors()) found++;
+      if (found !== host.sessionCount)
+        bad.push(`${host.name}: ${host.sessionCount} sessions but ${found} channel actors in the registry`);
+    }
+    if (bad.length > 0)
+      throw new RelupError('CHECK_FAILED', `channels not found: ${bad.join('; ')}`, { bad });
+  }
+
+  async suspendAcceptors(): Promise<void> {
+    for (const host of this.node.services.values()) host.acceptor.suspend();
+  }
+
+  async resumeAcceptors(): Promise<void> {
+    for (const host of this.node.services.values()) host.acceptor.resume();
+  }
+
+  suspendChannels(timeoutMs: number): Promise<BulkResult> {
+    return bulkSuspend(this.node.registry.matching('channel:'), timeoutMs);
+  }
+
+  async resumeChannels(): Promise<void> {
+    bulkResume(this.node.registry.matching('channel:'));
+  }
+
+  async loadObjectCode(service: string, version: string): Promise<void> {
+    const def = await loadService(this.to.dir, this.to.manifest, service);
+    if (def.version !== version)
+      throw new RelupError(
+        'LOAD_FAILED',
+        `release ${this.to.version} has ${service}@${def.version}, not ${version}`,
+      );
+    this.remember(def);
+  }
+
+  async unloadObjectCode(service: string, version: string): Promise<void> {
+    // The module stays imported (Node never unloads one); only the prepared definition is dropped.
+    if (this.node.services.get(service)?.version !== version) this.defs.get(service)?.delete(version);
+  }
+
+  suspendService(service: string, timeoutMs: number): Promise<BulkResult> {
+    return bulkSuspend(this.node.named.ownedBy(service), timeoutMs);
+  }
+
+  async resumeService(service: string): Promise<void> {
+    bulkResume(this.node.named.ownedBy(service));
+  }
+
+  async loadService(service: string, version: string): Promise<void> {
+    this.host(service).load(this.def(service, version));
+  }
+
+  async codeChange(service: string, req: CodeChangeRequest): Promise<void> {
+    if (req.direction === 'down' && this.revert(service)) return;
+    const prepared = this.prepareSwaps(service, req);
+    this.checkpoints.set(
+      service,
+      prepared.map((p) => ({ actor: p.actor, cp: p.actor.checkpoint() })),
+    );
+    for (const p of prepared) p.commit();
+  }
+
+  async preflightCodeChange(service: string, req: CodeChangeRequest): Promise<void> {
+    for (const { actor, logic, migrate } of this.targets(service, req)) {
+      const persisted = structuredClone(actor.persist());
+      try {
+        const restored = restoreLogic(logic, migrate ? migrate(persisted) : persisted.snapshot);
+        if (restored.status === 'error') throw new Error('the migrated snapshot does not restore');
+      } catch (err) {
+        throw new RelupError(
+          'PREFLIGHT_FAILED',
+          `code_change of ${service} ${req.from} → ${req.to} fails for actor ${actor.id}: ${(err as Error).message}`,
+          { service, actor: actor.id },
+        );
+      }
+    }
+  }
+
+  async startService(service: string, version: string): Promise<void> {
+    await this.node.addService(this.def(service, version));
+  }
+
+  async stopService(service: string): Promise<void> {
+    await this.node.removeService(service);
+  }
+
+  async apply(module: string, args: Record<string, unknown>, direction: 'up' | 'down'): Promise<void> {
+    const release = direction === 'up' ? this.to : this.from;
+    const verified = await verifyRelease(release.dir, release.manifest);
+    const path = verified.paths[module];
+    if (!path)
+      throw new RelupError('LOAD_FAILED', `apply: ${module} is not a file of release ${release.version}`, {
+        module,
+      });
+    const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    if (typeof mod.default !== 'function')
+      throw new RelupError('LOAD_FAILED', `apply: ${module} must export a default function`, { module });
+    await (mod.default as (a: unknown) => unknown)({
+      args,
+      direction,
+      node: this.node.id,
+      log: this.node.log,
+    });
+  }
+
+  serviceVersion(service: string): string | undefined {
+    return this.node.services.get(service)?.version;
+  }
+
+  log(message: string, fields?: Record<string, unknown>): void {
+    this.node.log.info({ ...fields }, message);
+  }
+
+  /** Every actor of a service with the logic it moves to and its migration. */
+  private *targets(service: string, req: CodeChangeRequest) {
+    const target = this.def(service, req.to);
+    const owner = req.direction === 'up' ? target : this.def(service, req.from);
+    const host = this.host(service);
+    for (const actor of host.channelActors()) {
+      if (!target.channel) throw new RelupError('SWAP_FAILED', `${service}@${req.to} has no channel logic`);
+      yield { actor, logic: target.channel, migrate: migrator(owner, { ...req, kind: 'channel' }) };
+    }
+    for (const actor of this.node.named.ownedBy(service)) {
+      const kind = actor.id.split('.')[1] ?? '';
+      const logic: AnyActorLogic | undefined = target.actors?.[kind];
+      if (!logic) throw new RelupError('SWAP_FAILED', `${service}@${req.to} has no actor kind ${kind}`);
+      yield { actor, logic, migrate: migrator(owner, { ...req, kind }) };
+    }
+  }
+
+  private prepareSwaps(service: string, req: CodeChangeRequest) {
+    const out = [];
+    for (const { actor, logic, migrate } of this.targets(service, req))
+      out.push(actor.prepareSwap(logic, req.to, migrate));
+    return out;
+  }
+
+  /** Rollback of a code change: exact checkpoints when no message was taken since; false otherwise. */
+  private revert(service: string): boolean {
+    const saved = this.checkpoints.get(service);
+    if (!saved) return false;
+    if (saved.some(({ actor, cp }) => actor.handled !== cp.handled)) return false;
+    for (const { actor, cp } of saved) actor.revert(cp);
+    this.checkpoints.delete(service);
+    return true;
+  }
+
+  private remember(def: ServiceDefinition): void {
+    let byVersion = this.defs.get(def.name);
+    if (!byVersion) {
+      byVersion = new Map();
+      this.defs.set(def.name, byVersion);
+    }
+    byVersion.set(def.version, def);
+  }
+
+  private def(service: string, version: string): ServiceDefinition {
+    const def = this.defs.get(service)?.get(version);
+    if (!def)
+      throw new RelupError('LOAD_FAILED', `${service}@${version} is not loaded (load_object_code first)`, {
+        service,
+        version,
+      });
+    return def;
+  }
+
+  private host(service: string) {
+    const host = this.node.services.get(service);
+    if (!host) throw new RelupError('UNKNOWN_SERVICE', `service ${service} does not run on this node`);
+    return host;
+  }
+}
