@@ -42,10 +42,15 @@ export const ErrorCodes = {
   PLAN_MISSING_DEPENDENCY: 'a step of a relup plan requires a step the plan does not have',
   PLAN_INVALID: 'a compiled relup plan breaks a rule (point of no return, effects, suspend/resume pairs)',
   UNCOVERED_CHANGE: 'a service changed between the releases but the relup does not upgrade it',
+  RELEASE_MISMATCH: 'the code running differs from the release it claims to be (hash check)',
   CHECK_FAILED: 'a check before the point of no return failed (acceptors, channels)',
   PREFLIGHT_FAILED: 'a code_change failed on a copy of a live snapshot, before the point of no return',
   SUSPEND_TIMEOUT: 'some actors did not suspend before the deadline',
   SUSPEND_NOT_SUPPORTED: 'some actors cannot be suspended',
+  UNKNOWN_INSTRUCTION: 'a plan names an instruction that does not exist; nothing ran',
+  STEP_FAILED: 'a step of an upgrade failed with an error that carries no code of its own',
+  ROLLBACK_FAILED: 'undoing a failed upgrade failed too; the node needs maintenance',
+  BUSY: 'another upgrade is running on the node',
 } as const;
 
 /** A stable error code, one of the keys of {@link ErrorCodes}. */

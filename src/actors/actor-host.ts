@@ -154,12 +154,12 @@ export class ActorHost {
   }
 
   /** Enqueues an event; no reply expected. */
-  send(event: EventObject): void {
+  send<E extends EventObject>(event: E): void {
     this.enqueue({ event });
   }
 
   /** Enqueues a request; resolves with what the logic replied (an emitted `reply` event, minus its type). */
-  ask(event: EventObject): Promise<unknown> {
+  ask<E extends EventObject>(event: E): Promise<unknown> {
     return new Promise((reply, fail) => this.enqueue({ event, reply, fail }));
   }
 

@@ -33,7 +33,11 @@ function scopeOf(logic: AnyActorLogic): SharedScope {
     sessionId: '',
     stopChild: () => {},
     system: self.system,
-    emit: () => {},
+    // Machines emit through the `xstate.emit` action; other logic (fromTransition) calls
+    // `scope.emit` directly, so that becomes the same deferred effect instead of being dropped.
+    emit: (event: EventObject) => {
+      actions.push({ type: 'xstate.emit', info: undefined, params: { event }, exec: undefined });
+    },
     actionExecutor: (action: ExecutableAction) => {
       actions.push(action);
     },

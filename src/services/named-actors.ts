@@ -43,7 +43,7 @@ export class NamedActors {
   ) {}
 
   /** Sends a request to the named actor wherever it lives, claiming it when nobody owns it. */
-  async call(name: string, event: EventObject): Promise<unknown> {
+  async call<E extends EventObject>(name: string, event: E): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const local = this.owned.get(name);
       if (local) return local.actor.ask(event);
@@ -68,7 +68,7 @@ export class NamedActors {
   }
 
   /** Sends without waiting for an answer. */
-  cast(name: string, event: EventObject): void {
+  cast<E extends EventObject>(name: string, event: E): void {
     this.call(name, event).catch(() => {});
   }
 
