@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import semver from 'semver';
 import type { AnyActorLogic } from 'xstate';
 import type { ActorHost, Checkpoint } from '../actors/actor-host.ts';
 import type { BulkResult } from '../actors/bulk-result.ts';
@@ -129,7 +130,8 @@ export class NodeRuntime implements UpgradeRuntime {
   }
 
   async apply(module: string, args: Record<string, unknown>, direction: 'up' | 'down'): Promise<void> {
-    const release = direction === 'up' ? this.to : this.from;
+    // Migration scripts of both directions ship with the newer release, as OTP's relup does.
+    const release = semver.gt(this.to.version, this.from.version) ? this.to : this.from;
     const verified = await verifyRelease(release.dir, release.manifest);
     const path = verified.paths[module];
     if (!path)

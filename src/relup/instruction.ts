@@ -70,6 +70,11 @@ export interface Instruction {
   kind: 'check' | 'prepare' | 'marker' | 'effect';
   /** Where the standard modification inserts it, when it inserts it. */
   insertWhere?: InsertWhere;
+  /**
+   * The argument a relup file's shorthand `- <name>: value` sets (`info: text` → `message`);
+   * without it, a string value names the target and a mapping gives the arguments.
+   */
+  shorthandArg?: string;
   /** Validates a step's arguments; returns the problems (empty when fine). */
   validate(step: Step): string[];
   /** Steps that must exist in the plan and come before this one (a missing one is an error). */

@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { checkPlan } from './check.ts';
+import { checkCoverage } from './coverage.ts';
+import { invertEntries } from './down.ts';
+import { expandEntries } from './expand.ts';
+import type { Plan } from './instruction.ts';
+import { applyModifications } from './modify.ts';
+import { orderSteps } from './order.ts';
+import { parseRelup } from './parse.ts';
+import { buildPlan } from './plan.ts';
+import { createRegistry, type Registry } from './registry.ts';
+import type { ReleaseInfo } from './release-info.ts';
+import type { Entry } from './spec.ts';
+import type { StageContext } from './stage-context.ts';
+import { validateRelup } from './validate.ts';
+
+/** What a compile needs: the relup text, its file name (for problems), and both releases. */
+export interface CompileInput {
+  source: string;
+  file: string;
+  fromManifest: ReleaseInfo;
+  toManifest: ReleaseInfo;
+  /** Instructions and modifications; the built-ins when absent. */
+  registry?: Registry;
+}
+
+/** The two plans of a relup: the way up and the way back down. */
+export interface CompiledRelup {
+  plan: Plan;
+  down: Plan;
+}
+
+/**
+ * Compiles a relup file into its up and down plans: parse → validate → expand → modify → order →
+ * check (and coverage) → plan, each a pure stage. Throws BAD_RELUP, PLAN_CYCLE,
+ * PLAN_MISSING_DEPENDENCY, PLAN_INVALID or UNCOVERED_CHANGE.
+ */
+export function compileRelup(input: CompileInput): CompiledRelup {
+  const registry = input.registry ?? createRegistry();
+  const from = input.fromManifest;
+  const to = input.toManifest;
+  const spec = validateRelup(parseRelup(input.source, input.file), { registry, from, to });
+  const base = { release: spec.release, options: spec.options, registry };
+  const plan = compileDirection(spec.up, { ...base, direction: 'up', from, to });
+  const downEntries = spec.down === 'auto' ? invertEntries(spec.up, plan, registry) : spec.down;
+  const down = compileDirection(downEntries, { ...base, direction: 'down', from: to, to: from });
+  return { plan, down };
+}
+
+/** Reads a relup file and compiles it; its path names the file in problems. */
+export async function compileRelupFile(
+  path: string,
+  input: Omit<CompileInput, 'source' | 'file'>,
+): Promise<CompiledRelup> {
+  return compileRelup({ ...input, source: await readFile(path, 'utf8'), file: path });
+}
+
+function compileDirection(entries: readonly Entry[], ctx: StageContext): Plan {
+  const parts = orderSteps(applyModifications(expandEntries(entries, ctx), ctx), ctx);
+  checkPlan(parts, ctx);
+  checkCoverage(parts, ctx);
+  return buildPlan(parts, ctx);
+}

@@ -1,0 +1,27 @@
+import type { Instruction } from '../instruction.ts';
+import { makeStep } from '../step.ts';
+import { codeChangeProblems, codeChangeRequest, reversedCodeChange, targetOf } from '../step-args.ts';
+
+/** Migrates every live actor and channel of a service into the loaded code (OTP's code_change). */
+export const codeChange: Instruction = {
+  name: 'code_change',
+  description: "migrates a service's live state with its codeChange",
+  kind: 'effect',
+  validate: codeChangeProblems,
+  requires: (step) => [{ op: 'load', target: targetOf(step) }],
+  after: (step) => [{ op: 'suspend', target: targetOf(step) }],
+  async run({ step, runtime }) {
+    await runtime.codeChange(targetOf(step), codeChangeRequest(step));
+    return { result: 'ok' };
+  },
+  async undo({ step, runtime }) {
+    await runtime.codeChange(targetOf(step), reversedCodeChange(step));
+  },
+  inverse: (step) =>
+    makeStep({
+      op: step.op,
+      target: targetOf(step),
+      args: { ...reversedCodeChange(step) },
+      origin: step.origin,
+    }),
+};

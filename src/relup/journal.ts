@@ -1,0 +1,139 @@
+import { Kvm } from '@nats-io/kv';
+import { type NatsConnection, TimeoutError } from '@nats-io/nats-core';
+import { z } from 'zod';
+import { RelupError } from '../errors.ts';
+import { decode, encode } from '../nats/codec.ts';
+import { isSubjectToken } from '../nats/subjects.ts';
+import {
+  UPGRADE_STATES,
+  type UpgradeProgress,
+  type UpgradeReport,
+  type UpgradeState,
+} from './upgrade-report.ts';
+
+/** The upgrade a node is running, as its journal says: enough for a boot to decide what to trust. */
+export interface ActiveUpgrade {
+  id: string;
+  state: UpgradeState;
+  passedPonr: boolean;
+}
+
+/** What the executor writes: every write is awaited before the next step runs. */
+export interface JournalWriter {
+  /** Records an upgrade that is about to run its first step. */
+  begin(progress: UpgradeProgress): Promise<void>;
+  /** Records the progress before a step (or an undo) runs. */
+  step(progress: UpgradeProgress): Promise<void>;
+  /** Records the final report and clears the active upgrade. */
+  end(report: UpgradeReport): Promise<void>;
+}
+
+/** The upgrade journal of one node, in a JetStream KV bucket. */
+export interface Journal extends JournalWriter {
+  /** The upgrade in flight, or undefined when none is (or the last one ended). */
+  active(): Promise<ActiveUpgrade | undefined>;
+  /** The running or final report of an upgrade of this node. */
+  get(id: string): Promise<UpgradeProgress | UpgradeReport | undefined>;
+}
+
+/** Where the journal lives. */
+export interface JournalOptions {
+  /** The KV bucket, default `relup_journal`. */
+  bucket?: string;
+}
+
+const activeSchema = z.object({
+  id: z.string(),
+  state: z.enum(UPGRADE_STATES),
+  passedPonr: z.boolean(),
+});
+
+/**
+ * Opens (creating when missing) the journal of a node. Keys: `upgrade.<node>.<id>` holds the
+ * running report, `active.<node>` the upgrade in flight; history 1, as only the last value matters.
+ */
+export async function openJournal(
+  nc: NatsConnection,
+  node: string,
+  opts: JournalOptions = {},
+): Promise<Journal> {
+  checkToken('node', node);
+  const bucket = opts.bucket ?? 'relup_journal';
+  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 1 }));
+  const activeKey = `active.${node}`;
+  const reportKey = (id: string) => `upgrade.${node}.${id}`;
+  // The active key changes only with the state, so most steps cost one put.
+  let written: ActiveUpgrade | undefined;
+
+  const put = (key: string, value: unknown) => guard(`write ${key}`, () => kv.put(key, encode(value)));
+
+  async function step(progress: UpgradeProgress): Promise<void> {
+    const active = { id: progress.id, state: progress.state, passedPonr: progress.passedPonr };
+    // Active first: a death between the two writes leaves the flag ahead of the report, never behind.
+    if (
+      written?.id !== active.id ||
+      written.state !== active.state ||
+      written.passedPonr !== active.passedPonr
+    ) {
+      await put(activeKey, active);
+      written = active;
+    }
+    await put(reportKey(progress.id), progress);
+  }
+
+  return {
+    async begin(progress) {
+      checkToken('upgrade', progress.id);
+      written = undefined;
+      await step(progress);
+    },
+
+    step,
+
+    async end(report) {
+      await put(reportKey(report.id), report);
+      await guard(`delete ${activeKey}`, () => kv.delete(activeKey));
+      written = undefined;
+    },
+
+    async active() {
+      const entry = await guard(`read ${activeKey}`, () => kv.get(activeKey));
+      if (entry?.operation !== 'PUT') return undefined;
+      const parsed = activeSchema.safeParse(decode(entry.value));
+      if (!parsed.success)
+        throw new RelupError('STORE_FAILED', `${bucket}/${activeKey} holds an invalid value`, {
+          key: activeKey,
+          problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+        });
+      return parsed.data;
+    },
+
+    async get(id) {
+      checkToken('upgrade', id);
+      const entry = await guard(`read ${reportKey(id)}`, () => kv.get(reportKey(id)));
+      // Only this journal writes these keys, so the shape is the one it wrote.
+      return entry?.operation === 'PUT' ? decode<UpgradeProgress | UpgradeReport>(entry.value) : undefined;
+    },
+  };
+}
+
+function checkToken(what: string, value: string): void {
+  if (!isSubjectToken(value))
+    throw new RelupError('BAD_OPTIONS', `${what} id ${JSON.stringify(value)} is not subject-safe`, {
+      [what]: value,
+    });
+}
+
+async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof RelupError) throw err;
+    throw new RelupError(
+      err instanceof TimeoutError ? 'TIMEOUT' : 'STORE_FAILED',
+      `upgrade journal: cannot ${what}: ${(err as Error).message}`,
+      undefined,
+      { cause: err },
+    );
+  }
+}

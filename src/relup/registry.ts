@@ -1,0 +1,64 @@
+import { RelupError } from '../errors.ts';
+import { BUILTIN_INSTRUCTIONS } from './builtins.ts';
+import type { Instruction } from './instruction.ts';
+import { standard } from './modifications/standard.ts';
+import type { PlanParts } from './plan-parts.ts';
+import type { StageContext } from './stage-context.ts';
+
+/** What a modification knows besides the plan: the stage context and its own name (the origin of its steps). */
+export interface ModifyContext extends StageContext {
+  origin: string;
+}
+
+/** A named, pure rewrite of a plan before ordering (edeliver's `modify_relup`); returns new parts. */
+export type Modification = (parts: PlanParts, ctx: ModifyContext) => PlanParts;
+
+/** The instructions and modifications a compile may use; users add their own. */
+export interface Registry {
+  /** Adds an instruction; its name must be new and snake_case. */
+  instruction(def: Instruction): Registry;
+  /** Adds a modification that relup files can name in `options.modifications`. */
+  modification(name: string, fn: Modification): Registry;
+  getInstruction(name: string): Instruction | undefined;
+  getModification(name: string): Modification | undefined;
+  instructionNames(): string[];
+  modificationNames(): string[];
+}
+
+const SNAKE_CASE = /^[a-z][a-z0-9_]*$/;
+const KINDS: readonly Instruction['kind'][] = ['check', 'prepare', 'marker', 'effect'];
+
+/** A registry holding the built-in instructions and the `standard` modification. */
+export function createRegistry(): Registry {
+  const instructions = new Map<string, Instruction>();
+  const modifications = new Map<string, Modification>();
+  const registry: Registry = {
+    instruction(def) {
+      const problems = [
+        ...(SNAKE_CASE.test(def.name) ? [] : ['name must be snake_case']),
+        ...(KINDS.includes(def.kind) ? [] : [`kind must be one of ${KINDS.join(', ')}`]),
+        ...(typeof def.validate === 'function' ? [] : ['validate must be a function']),
+        ...(typeof def.run === 'function' ? [] : ['run must be a function']),
+        ...(instructions.has(def.name) ? ['an instruction of that name is already registered'] : []),
+      ];
+      if (problems.length > 0)
+        throw new RelupError('BAD_OPTIONS', `invalid instruction ${def.name}: ${problems.join('; ')}`, {
+          problems,
+        });
+      instructions.set(def.name, def);
+      return registry;
+    },
+    modification(name, fn) {
+      if (modifications.has(name))
+        throw new RelupError('BAD_OPTIONS', `a modification named ${name} is already registered`);
+      modifications.set(name, fn);
+      return registry;
+    },
+    getInstruction: (name) => instructions.get(name),
+    getModification: (name) => modifications.get(name),
+    instructionNames: () => [...instructions.keys()],
+    modificationNames: () => [...modifications.keys()],
+  };
+  for (const def of BUILTIN_INSTRUCTIONS) registry.instruction(def);
+  return registry.modification('standard', standard);
+}
