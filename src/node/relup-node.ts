@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import pino, { type Logger } from 'pino';
@@ -11,6 +11,10 @@ import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
 import { listReleases, type ReleaseManifest, readManifest } from '../release/manifest.ts';
 import { openReleaseStore, type ReleaseStore } from '../release/release-store.ts';
+import { UpgradeLock } from '../relup/executor-lock.ts';
+import { type Journal, openJournal } from '../relup/journal.ts';
+import { createRegistry, type Registry } from '../relup/registry.ts';
+import type { UpgradeReport } from '../relup/upgrade-report.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
@@ -31,6 +35,10 @@ export interface NodeOptions {
   logger?: Logger;
   /** Heartbeat period for named-actor ownership, default 1000 ms (lease: 3 beats). */
   heartbeatMs?: number;
+  /** The folder holding `<release name>/<from>-<to>.yaml`, default `./relups`. */
+  relupsDir?: string;
+  /** Instructions and modifications for relups, default the built-ins (add your own to one). */
+  registry?: Registry;
 }
 
 /** The release a node runs. */
@@ -54,6 +62,8 @@ export interface NodeStatus {
   namedActors: string[];
   loadedModules: number;
   loadedVersions: string[];
+  upgrading: string | undefined;
+  lastUpgrade: { id: string; outcome: string; from: string; to: string; pauseMs?: number } | undefined;
 }
 
 const NODE_ID = /^[A-Za-z0-9_-]+$/;
@@ -66,6 +76,10 @@ export class RelupNode {
   readonly services = new Map<string, ServiceHost>();
   /** The root supervisor: one child per service. */
   root!: Supervisor;
+  /** One upgrade at a time. */
+  readonly lock = new UpgradeLock();
+  /** The report of the last upgrade, for status. */
+  lastUpgrade: UpgradeReport | undefined;
   private stopping: Promise<void> | undefined;
 
   private get serviceDeps(): ServiceHostDeps {
@@ -88,7 +102,10 @@ export class RelupNode {
     readonly presence: Presence,
     readonly named: NamedActors,
     readonly store: ReleaseStore,
+    readonly journal: Journal,
+    readonly instructions: Registry,
     readonly releasesDir: string,
+    readonly relupsDir: string,
     public release: RunningRelease,
   ) {}
 
@@ -113,6 +130,14 @@ export class RelupNode {
         kvm.create('relup_actors', { history: 1 }),
       ]);
       const store = await openReleaseStore(nc);
+      const journal = await openJournal(nc, opts.nodeId);
+      // A node that died mid-upgrade boots its permanent release; the journal says what was cut short.
+      const interrupted = await journal.active();
+      if (interrupted)
+        log.warn(
+          { upgrade: interrupted },
+          'an upgrade was interrupted on this node; booting the permanent release',
+        );
       const version = opts.release ?? (await store.permanent())?.version ?? (await newest(opts.releasesDir));
       const dir = join(opts.releasesDir, version);
       const manifest = await readManifest(dir);
@@ -136,7 +161,10 @@ export class RelupNode {
         presence,
         named,
         store,
+        journal,
+        opts.registry ?? createRegistry(),
         opts.releasesDir,
+        resolve(opts.relupsDir ?? 'relups'),
         { version, dir, manifest },
       );
       const defs = [];
@@ -208,6 +236,14 @@ export class RelupNode {
       namedActors: this.named.names(),
       loadedModules: loadedModuleCount(),
       loadedVersions: loadedVersions(),
+      upgrading: this.lock.running,
+      lastUpgrade: this.lastUpgrade && {
+        id: this.lastUpgrade.id,
+        outcome: this.lastUpgrade.outcome,
+        from: this.lastUpgrade.from,
+        to: this.lastUpgrade.to,
+        pauseMs: this.lastUpgrade.pauseMs,
+      },
     };
   }
 

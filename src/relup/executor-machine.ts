@@ -121,7 +121,9 @@ function reportOf(c: ExecutorContext, outcome: UpgradeOutcome): UpgradeReport {
 /** The completed steps to undo, last first; a skipped step did nothing, so undoing it would do harm. */
 function undoOrder(c: ExecutorContext, records: StepReport[]): number[] {
   return records
-    .flatMap((r, i) => ((r.result === 'ok' || r.result === 'warning') && c.steps[i]?.instruction.undo ? [i] : []))
+    .flatMap((r, i) =>
+      (r.result === 'ok' || r.result === 'warning') && c.steps[i]?.instruction.undo ? [i] : [],
+    )
     .reverse();
 }
 
@@ -154,6 +156,8 @@ function planned(c: ExecutorContext, index: number): PlannedStep {
  * each step is an invoked promise actor. Before the point of no return a failure undoes the
  * completed steps in reverse (`aborted`); after it, the same undo is a rollback (`rolled_back`);
  * a failing undo stops there (`failed`), since further undos would act on a state nobody planned for.
+ * The failed step itself is not undone: an instruction that fails leaves nothing behind (a
+ * partial bulk suspension resumes what it suspended).
  */
 export const executorMachine = setup({
   types: {
@@ -171,11 +175,11 @@ export const executorMachine = setup({
     }),
     undoStep: fromPromise<void, StepInput>(async ({ input }) => {
       // A journal outage must not stop an undo: the node is better off undone than journaled.
-      await input.journal
-        ?.step(input.progress)
-        .catch((err) =>
-          input.ctx.runtime.log('upgrade journal write failed during undo; undoing on', { error: renderError(err) }),
-        );
+      await input.journal?.step(input.progress).catch((err) =>
+        input.ctx.runtime.log('upgrade journal write failed during undo; undoing on', {
+          error: renderError(err),
+        }),
+      );
       await input.planned.instruction.undo?.(input.ctx);
     }),
     commit: fromPromise<void, { progress: UpgradeProgress; journal?: JournalWriter }>(async ({ input }) => {
@@ -248,7 +252,11 @@ export const executorMachine = setup({
       enqueue.assign({
         records,
         undo: undoOrder(context, records),
-        error: { code: err.code, message: `${record.id}: ${err.message}`, details: { step: record.id, error } },
+        error: {
+          code: err.code,
+          message: `${record.id}: ${err.message}`,
+          details: { step: record.id, error },
+        },
       });
       enqueue.emit(stepEvent(context, 'step_failed', state, record));
     }),
@@ -278,7 +286,10 @@ export const executorMachine = setup({
         undo: rest,
         pauseEnd: isSuspend(record.op) ? t : context.pauseEnd,
       });
-      enqueue.emit({ ...stepEvent(context, 'step_undone', state, record), durationMs: ms(context.stepT0, t) });
+      enqueue.emit({
+        ...stepEvent(context, 'step_undone', state, record),
+        durationMs: ms(context.stepT0, t),
+      });
     }),
     failUndo: enqueueActions(({ context, event, enqueue }) => {
       const err = toRelupError((event as ErrorActorEvent).error, 'STEP_FAILED');
@@ -295,7 +306,15 @@ export const executorMachine = setup({
   },
 }).createMachine({
   id: 'executor',
-  context: ({ input }) => ({ ...input, next: 0, records: [], passedPonr: false, undo: [], t0: now(), stepT0: 0 }),
+  context: ({ input }) => ({
+    ...input,
+    next: 0,
+    records: [],
+    passedPonr: false,
+    undo: [],
+    t0: now(),
+    stepT0: 0,
+  }),
   initial: 'checking',
   output: ({ event }) => (event as DoneStateEvent<UpgradeReport>).output,
   states: {

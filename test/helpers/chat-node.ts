@@ -5,6 +5,9 @@ import { type NodeOptions, type RelupNode, startNode } from '../../src/node/relu
 /** The example's releases folder. */
 export const CHAT_RELEASES = fileURLToPath(new URL('../../examples/chat/releases', import.meta.url));
 
+/** The repository's relups folder. */
+export const RELUPS = fileURLToPath(new URL('../../relups', import.meta.url));
+
 /** Starts a node of the chat example on a test server, with logs silenced. */
 export function startChatNode(
   url: string,
@@ -15,6 +18,7 @@ export function startChatNode(
     nats: url,
     nodeId,
     releasesDir: CHAT_RELEASES,
+    relupsDir: RELUPS,
     release: '1.0.0',
     logger: pino({ level: 'silent' }),
     heartbeatMs: 200,

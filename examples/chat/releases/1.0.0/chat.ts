@@ -1,7 +1,9 @@
 // chat 1.0.0: a room actor per room (named `chat.room.<room>`, one owner in the cluster) and a
 // channel actor per member session. Room state: { seq, messages, members }.
 import { assign, createMachine, emit } from 'xstate';
-import { defineService } from '../../../../src/index.ts';
+// Only a type import of relup: a release module must load from any folder, and the loader
+// checks the definition with defineService itself.
+import type { ServiceDefinition } from '../../../../src/index.ts';
 
 const HISTORY = 500;
 
@@ -137,7 +139,7 @@ const channel = createMachine({
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-export default defineService({
+export default {
   name: 'chat',
   version: '1.0.0',
   channel,
@@ -149,4 +151,4 @@ export default defineService({
     if (typeof room !== 'string' || !NAME.test(room)) throw new Error('room must match [A-Za-z0-9_-]{1,64}');
     return { user, room };
   },
-});
+} satisfies ServiceDefinition;

@@ -2,7 +2,9 @@
 // { lastSeq, log, members, topic } and every logged message carries the topic it was said
 // under. codeChange migrates live rooms both ways; the client protocol only grows.
 import { assign, createMachine, emit } from 'xstate';
-import { defineService } from '../../../../src/index.ts';
+// Only a type import of relup: a release module must load from any folder, and the loader
+// checks the definition with defineService itself.
+import type { ServiceDefinition } from '../../../../src/index.ts';
 
 const HISTORY = 500;
 
@@ -205,7 +207,7 @@ function roomDown(c: RoomContext): RoomContextV1 {
   };
 }
 
-export default defineService({
+export default {
   name: 'chat',
   version: '1.1.0',
   channel,
@@ -228,4 +230,4 @@ export default defineService({
         : roomDown(snap.context as RoomContext);
     return { ...snap, context };
   },
-});
+} satisfies ServiceDefinition;

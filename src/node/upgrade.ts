@@ -1,0 +1,159 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { nuid } from '@nats-io/nats-core';
+import { RelupError } from '../errors.ts';
+import { readManifest } from '../release/manifest.ts';
+import { type CompiledRelup, compileRelupFile } from '../relup/compile.ts';
+import { runUpgrade, type UpgradeEvent } from '../relup/executor.ts';
+import type { Instruction, Plan } from '../relup/instruction.ts';
+import type { Registry } from '../relup/registry.ts';
+import type { UpgradeReport } from '../relup/upgrade-report.ts';
+import { NodeRuntime } from './node-runtime.ts';
+import type { RelupNode, RunningRelease } from './relup-node.ts';
+
+/** What an operator asks for. */
+export interface UpgradeRequest {
+  to: string;
+  id?: string;
+  /** Run only the steps before the point of no return, then undo them: change nothing. */
+  checkOnly?: boolean;
+  onEvent?: (e: UpgradeEvent) => void;
+}
+
+/** A compiled transition of this node: the plan to run and the releases it joins. */
+export interface Transition {
+  file: string;
+  direction: 'up' | 'down';
+  plan: Plan;
+  to: RunningRelease;
+}
+
+/**
+ * Finds and compiles the relup between the running release and `to`: `<from>-<to>.yaml` for
+ * an upgrade, else the down plan of `<to>-<from>.yaml`. The running code is checked against
+ * the relup's `from` by the hashes of the files actually loaded, not by the version string.
+ */
+export async function planTransition(node: RelupNode, to: string, registry?: Registry): Promise<Transition> {
+  const from = node.release;
+  if (to === from.version) throw new RelupError('BAD_OPTIONS', `release ${to} is already running`);
+  const dir = join(node.releasesDir, to);
+  const manifest = await readManifest(dir);
+  const base = join(node.relupsDir, from.manifest.name);
+  const upFile = join(base, `${from.version}-${to}.yaml`);
+  const downFile = join(base, `${to}-${from.version}.yaml`);
+  let compiled: CompiledRelup;
+  let direction: 'up' | 'down';
+  let file: string;
+  if (await exists(upFile)) {
+    file = upFile;
+    direction = 'up';
+    compiled = await compileRelupFile(upFile, {
+      fromManifest: from.manifest,
+      toManifest: manifest,
+      registry,
+    });
+  } else if (await exists(downFile)) {
+    file = downFile;
+    direction = 'down';
+    compiled = await compileRelupFile(downFile, {
+      fromManifest: manifest,
+      toManifest: from.manifest,
+      registry,
+    });
+  } else {
+    throw new RelupError(
+      'UNKNOWN_RELEASE',
+      `no relup between ${from.version} and ${to}: looked for ${upFile} and ${downFile}`,
+      {
+        from: from.version,
+        to,
+      },
+    );
+  }
+  const onDisk = await readManifest(from.dir);
+  const changed = Object.keys({ ...onDisk.files, ...from.manifest.files }).filter(
+    (f) => onDisk.files[f] !== from.manifest.files[f],
+  );
+  if (changed.length > 0)
+    throw new RelupError(
+      'RELEASE_MISMATCH',
+      `the code running as ${from.version} differs from ${from.dir} on disk (${changed.join(', ')}): refusing to upgrade from it`,
+      { changed },
+    );
+  return {
+    file,
+    direction,
+    plan: direction === 'up' ? compiled.plan : compiled.down,
+    to: { version: to, dir, manifest },
+  };
+}
+
+/**
+ * Runs an upgrade (or a downgrade) of the node to a release; one at a time (BUSY otherwise).
+ * With `checkOnly`, runs the steps before the point of no return and undoes them: the node is
+ * left exactly as it was, and the report says whether the upgrade would pass its checks.
+ */
+export async function upgrade(node: RelupNode, req: UpgradeRequest): Promise<UpgradeReport> {
+  const id = req.id ?? nuid.next();
+  node.lock.acquire(id);
+  try {
+    const t = await planTransition(node, req.to, node.instructions);
+    const plan: Plan = req.checkOnly ? { ...t.plan, after: [] } : t.plan;
+    const runtime = new NodeRuntime(node, node.release, t.to);
+    const instructions = (op: string) => node.instructions.getInstruction(op);
+    const report = await runUpgrade({
+      id,
+      plan,
+      instructions,
+      runtime,
+      journal: req.checkOnly ? undefined : node.journal,
+      onEvent: req.onEvent,
+    });
+    if (req.checkOnly) {
+      if (report.outcome === 'done') await undoChecks(plan, instructions, runtime);
+      return report;
+    }
+    node.lastUpgrade = report;
+    if (report.outcome === 'done') {
+      const from = node.release.version;
+      node.release = t.to;
+      await node.store.setCurrent(node.id, t.to.version);
+      await node.store.record({
+        node: node.id,
+        action: t.direction === 'up' ? 'upgraded' : 'downgraded',
+        from,
+        to: t.to.version,
+      });
+    } else if (report.outcome === 'rolled_back' || report.outcome === 'aborted') {
+      await node.store.record({
+        node: node.id,
+        action: report.outcome,
+        from: node.release.version,
+        to: t.to.version,
+      });
+    }
+    return report;
+  } finally {
+    node.lock.release(id);
+  }
+}
+
+/** Undoes the steps of a successful check in reverse, so a check leaves nothing loaded. */
+async function undoChecks(
+  plan: Plan,
+  instructions: (op: string) => Instruction | undefined,
+  runtime: NodeRuntime,
+): Promise<void> {
+  const signal = new AbortController().signal;
+  for (const step of [...plan.before].reverse())
+    await instructions(step.op)?.undo?.({ step, plan, runtime, signal });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
