@@ -25,6 +25,7 @@ export class NodeRuntime implements UpgradeRuntime {
     private readonly node: RelupNode,
     readonly from: RunningRelease,
     readonly to: RunningRelease,
+    private readonly awaitBarrier: () => Promise<void> = async () => {},
   ) {
     for (const host of node.services.values()) this.remember(host.def);
   }
@@ -147,6 +148,10 @@ export class NodeRuntime implements UpgradeRuntime {
       node: this.node.id,
       log: this.node.log,
     });
+  }
+
+  barrier(): Promise<void> {
+    return this.awaitBarrier();
   }
 
   serviceVersion(service: string): string | undefined {

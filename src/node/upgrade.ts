@@ -18,6 +18,8 @@ export interface UpgradeRequest {
   /** Run only the steps before the point of no return, then undo them: change nothing. */
   checkOnly?: boolean;
   onEvent?: (e: UpgradeEvent) => void;
+  /** Holds the upgrade at the point of no return until it resolves (cluster barrier); a throw aborts. */
+  barrier?: () => Promise<void>;
 }
 
 /** A compiled transition of this node: the plan to run and the releases it joins. */
@@ -99,7 +101,7 @@ export async function upgrade(node: RelupNode, req: UpgradeRequest): Promise<Upg
   try {
     const t = await planTransition(node, req.to, node.instructions);
     const plan: Plan = req.checkOnly ? { ...t.plan, after: [] } : t.plan;
-    const runtime = new NodeRuntime(node, node.release, t.to);
+    const runtime = new NodeRuntime(node, node.release, t.to, req.barrier);
     const instructions = (op: string) => node.instructions.getInstruction(op);
     const report = await runUpgrade({
       id,

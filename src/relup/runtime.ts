@@ -42,6 +42,11 @@ export interface UpgradeRuntime {
   stopService(service: string): Promise<void>;
   /** Runs a migration script of the target release (path relative to the release folder). */
   apply(module: string, args: Record<string, unknown>, direction: 'up' | 'down'): Promise<void>;
+  /**
+   * Waits, at the point of no return, until every node of a cluster-wide upgrade is ready to
+   * pass it (a barrier); throws to abort. Resolves at once for a single-node upgrade.
+   */
+  barrier(): Promise<void>;
   /** The version of a service running now, or undefined when it does not run. */
   serviceVersion(service: string): string | undefined;
   log(message: string, fields?: Record<string, unknown>): void;

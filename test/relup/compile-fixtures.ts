@@ -140,6 +140,7 @@ export class RecordingRuntime implements UpgradeRuntime {
     this.calls.push(`apply ${module} ${direction} ${JSON.stringify(args)}`);
     if (this.failing.has(module)) throw new Error(`${module} broke`);
   }
+  async barrier() {}
   serviceVersion(service: string) {
     return this.versions.get(service);
   }

@@ -67,6 +67,7 @@ function fakeNode() {
     startService: (s, v) => call(`startService ${s}@${v}`),
     stopService: (s) => call(`stopService ${s}`),
     apply: (m, _args, direction) => call(`apply ${m} ${direction}`),
+    barrier: async () => {},
     serviceVersion: (s) => versions.get(s),
     log: () => {},
   };

@@ -12,6 +12,8 @@ export const pointOfNoReturn: Instruction = {
   kind: 'marker',
   validate: (step) => unknownArgs(step, []),
   async run({ runtime, plan }) {
+    // In a cluster-wide upgrade no node passes before every node has finished its checks.
+    await runtime.barrier();
     runtime.log('point of no return', { release: plan.release, from: plan.from, to: plan.to });
     return { result: 'ok' };
   },
