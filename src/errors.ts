@@ -7,11 +7,18 @@ export const ErrorCodes = {
   BAD_OPTIONS: 'bad or missing options',
   BAD_CHILD_SPEC: 'a child specification is invalid',
   BAD_MESSAGE: 'a message is not valid JSON or lacks a required field',
+  BAD_COMMAND: 'an operator command is malformed or its arguments are invalid; details.problems lists them',
+  UNKNOWN_COMMAND: 'no operator command with that name',
+  UNSIGNED_COMMAND: 'the node requires signed operator commands and this one carries no signature',
+  BAD_SIGNATURE: 'the command signature is invalid or its key is not a trusted operator key',
+  COMMAND_EXPIRED: 'the signed command was issued too long ago or too far in the future',
+  REPLAYED_COMMAND: 'a signed command with that nonce was already received',
   // NATS
   NATS_UNAVAILABLE: 'the NATS server cannot be reached',
   NATS_SERVER_MISSING: 'nats-server is not installed',
   TIMEOUT: 'an operation did not finish in time',
   NO_RESPONDERS: 'nobody answers on that subject',
+  UNKNOWN_NODE: 'no node with that id answers on its control subject',
   // actors and supervision
   ACTOR_STOPPED: 'the actor is stopped',
   ACTOR_FAILED: 'the actor failed while handling a message',
@@ -28,6 +35,7 @@ export const ErrorCodes = {
   UNKNOWN_SERVICE: 'no service with that name',
   UNKNOWN_SESSION: 'no session with that id',
   SESSION_REFUSED: 'the service refused the session',
+  MAINTENANCE: 'the node is in maintenance mode: only super-admins may connect',
   // releases
   BAD_RELEASE: 'a release manifest is invalid',
   UNKNOWN_RELEASE: 'no release with that version',
@@ -37,6 +45,7 @@ export const ErrorCodes = {
   ENGINE_MISMATCH: 'the release needs another engine version',
   CONFLICT: 'the value changed since it was read (compare-and-set failed)',
   STORE_FAILED: 'the release store (JetStream KV) could not be read or written',
+  SNAPSHOT_STORE_FAILED: 'the snapshot store (JetStream KV relup_snapshots) could not be read or written',
   BAD_RELUP: 'a relup file is invalid; details.problems lists every problem with its path',
   PLAN_CYCLE: 'the dependencies of a relup plan form a cycle',
   PLAN_MISSING_DEPENDENCY: 'a step of a relup plan requires a step the plan does not have',
@@ -51,6 +60,9 @@ export const ErrorCodes = {
   STEP_FAILED: 'a step of an upgrade failed with an error that carries no code of its own',
   ROLLBACK_FAILED: 'undoing a failed upgrade failed too; the node needs maintenance',
   BUSY: 'another upgrade is running on the node',
+  BARRIER_ABORTED: 'the cluster-wide upgrade was aborted at the barrier before the point of no return',
+  BARRIER_TIMEOUT: 'the barrier of a cluster-wide upgrade did not open in time',
+  UPGRADE_INCOMPLETE: 'a cluster-wide upgrade left some nodes on their old release',
 } as const;
 
 /** A stable error code, one of the keys of {@link ErrorCodes}. */

@@ -28,6 +28,7 @@ export class NodeRuntime implements UpgradeRuntime {
     private readonly awaitBarrier: () => Promise<void> = async () => {},
   ) {
     for (const host of node.services.values()) this.remember(host.def);
+    for (const def of node.held.values()) this.remember(def);
   }
 
   async checkAcceptors(): Promise<void> {
@@ -93,7 +94,10 @@ export class NodeRuntime implements UpgradeRuntime {
   }
 
   async loadService(service: string, version: string): Promise<void> {
-    this.host(service).load(this.def(service, version));
+    const def = this.def(service, version);
+    // A service held stopped by maintenance takes the new code when it starts again.
+    if (this.node.held.has(service) && !this.node.services.has(service)) this.node.held.set(service, def);
+    else this.host(service).load(def);
   }
 
   async codeChange(service: string, req: CodeChangeRequest): Promise<void> {
@@ -155,7 +159,7 @@ export class NodeRuntime implements UpgradeRuntime {
   }
 
   serviceVersion(service: string): string | undefined {
-    return this.node.services.get(service)?.version;
+    return (this.node.services.get(service)?.def ?? this.node.held.get(service))?.version;
   }
 
   log(message: string, fields?: Record<string, unknown>): void {
@@ -166,8 +170,9 @@ export class NodeRuntime implements UpgradeRuntime {
   private *targets(service: string, req: CodeChangeRequest) {
     const target = this.def(service, req.to);
     const owner = req.direction === 'up' ? target : this.def(service, req.from);
-    const host = this.host(service);
-    for (const actor of host.channelActors()) {
+    const host = this.node.services.get(service);
+    if (!host && this.node.held.has(service)) return; // stopped by maintenance: no live actors to migrate
+    for (const actor of this.host(service).channelActors()) {
       if (!target.channel) throw new RelupError('SWAP_FAILED', `${service}@${req.to} has no channel logic`);
       yield { actor, logic: target.channel, migrate: migrator(owner, { ...req, kind: 'channel' }) };
     }

@@ -2,6 +2,8 @@ import { join, resolve } from 'node:path';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import pino, { type Logger } from 'pino';
+import semver from 'semver';
+import { createActor } from 'xstate';
 import type { ChildSpec } from '../actors/child-spec.ts';
 import { ActorRegistry } from '../actors/registry.ts';
 import { type Supervisor, startSupervisor } from '../actors/supervisor.ts';
@@ -9,6 +11,7 @@ import { RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
+import { ENGINE_VERSION } from '../release/engine-version.ts';
 import { listReleases, type ReleaseManifest, readManifest } from '../release/manifest.ts';
 import { openReleaseStore, type ReleaseStore } from '../release/release-store.ts';
 import { UpgradeLock } from '../relup/executor-lock.ts';
@@ -19,6 +22,11 @@ import type { ServiceDefinition } from '../services/define-service.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
+import { type LifecycleState, lifecycleMachine, type MaintenanceEntry } from './lifecycle.ts';
+import { NodeEvents } from './node-events.ts';
+import { type JobStats, Scheduler } from './scheduler.ts';
+import { type SessionPolicy, sessionPolicy } from './session-policy.ts';
+import type { FailedScript } from './upgrade.ts';
 
 /** Options of a relup node. */
 export interface NodeOptions {
@@ -39,6 +47,8 @@ export interface NodeOptions {
   relupsDir?: string;
   /** Instructions and modifications for relups, default the built-ins (add your own to one). */
   registry?: Registry;
+  /** Tokens that prove a super-admin at connect (`{ role: 'superadmin', token }`); they pass maintenance. */
+  superAdminTokens?: string[];
 }
 
 /** The release a node runs. */
@@ -51,6 +61,11 @@ export interface RunningRelease {
 /** What `status` reports about a node. */
 export interface NodeStatus {
   node: string;
+  state: LifecycleState;
+  maintenance: MaintenanceEntry[];
+  jobs: JobStats[];
+  held: string[];
+  disabled: string[];
   release: string;
   services: {
     name: string;
@@ -80,6 +95,23 @@ export class RelupNode {
   readonly lock = new UpgradeLock();
   /** The report of the last upgrade, for status. */
   lastUpgrade: UpgradeReport | undefined;
+  /** The high-priority migration script whose failure put the node in maintenance, for retry/skip. */
+  failedScript: FailedScript | undefined;
+  /** The node lifecycle (an xstate actor): booting → initialized → ready, upgrading, maintenance, stopping. */
+  readonly lifecycle = createActor(lifecycleMachine).start();
+  /** Node events, published on `<prefix>.evt.<node>` and to in-process listeners. */
+  readonly events: NodeEvents;
+  /** Scheduled jobs; skipped in maintenance unless allowed there. */
+  readonly scheduler = new Scheduler((job) =>
+    this.isAllowed(job.allowInMaintenance ? 'jobs' : `job:${job.name}`),
+  );
+  /** Services not running now because maintenance stopped them (name → definition). */
+  readonly held = new Map<string, ServiceDefinition>();
+  /** Services an operator disabled (they stay stopped until the next release). */
+  readonly disabled = new Set<string>();
+  /** Services with a dependency error: not started until an operator disables them or a release fixes them. */
+  readonly broken = new Map<string, ServiceDefinition>();
+  private readonly policy: SessionPolicy;
   private stopping: Promise<void> | undefined;
 
   private get serviceDeps(): ServiceHostDeps {
@@ -89,6 +121,7 @@ export class RelupNode {
       registry: this.registry,
       named: this.named,
       log: this.log,
+      policy: this.policy,
     };
   }
 
@@ -107,7 +140,48 @@ export class RelupNode {
     readonly releasesDir: string,
     readonly relupsDir: string,
     public release: RunningRelease,
-  ) {}
+    superAdminTokens: readonly string[],
+  ) {
+    this.events = new NodeEvents(nc, subjects.events(id), id, () => this.isMaintenance());
+    this.policy = sessionPolicy(superAdminTokens, () => this.lifecycle.getSnapshot().context.maintenance);
+    let last: string | undefined;
+    this.lifecycle.subscribe((snap) => {
+      const state = String(snap.value);
+      const key = `${state}:${snap.context.maintenance.map((m) => m.reason).join(',')}`;
+      if (key === last) return;
+      last = key;
+      this.events.emit('lifecycle', { state, maintenance: snap.context.maintenance });
+    });
+  }
+
+  /** The lifecycle state: booting, initialized, ready, upgrading, maintenance, stopping or stopped. */
+  get state(): LifecycleState {
+    return String(this.lifecycle.getSnapshot().value) as LifecycleState;
+  }
+
+  /** Loaded and started as far as it goes (also true in maintenance). */
+  isInitialized(): boolean {
+    return !['booting', 'stopping', 'stopped'].includes(this.state);
+  }
+
+  /** Serving normally (a hot upgrade keeps serving). */
+  isReady(): boolean {
+    return this.state === 'ready' || this.state === 'upgrading';
+  }
+
+  /** In maintenance mode, for any reason. */
+  isMaintenance(): boolean {
+    return this.state === 'maintenance';
+  }
+
+  /** Whether a feature may run now: everything outside maintenance, only what is allowed inside it. */
+  isAllowed(feature: string): boolean {
+    if (!this.isMaintenance()) return this.isInitialized();
+    return feature === 'jobs' || feature === 'admin' || this.allowedInMaintenance.has(feature);
+  }
+
+  /** Features (`job:<name>`, `service:<name>`, listener names) allowed in maintenance besides the admin ones. */
+  readonly allowedInMaintenance = new Set<string>();
 
   /** Connects, resolves the release to boot, loads and starts its services. */
   static async start(opts: NodeOptions): Promise<RelupNode> {
@@ -166,18 +240,40 @@ export class RelupNode {
         opts.releasesDir,
         resolve(opts.relupsDir ?? 'relups'),
         { version, dir, manifest },
+        opts.superAdminTokens ?? [],
       );
       const defs = [];
       for (const entry of manifest.services) defs.push(await loadService(dir, manifest, entry.name));
+      node.lifecycle.send({ type: 'INITIALIZED' });
+      // A service whose engine range or required services are not met is a dependency error:
+      // the node boots into maintenance (4ALLPORTAL) instead of refusing to start.
+      const problems = dependencyProblems(manifest, defs);
+      const broken = new Set(problems.map((p) => p.service));
       const rootNode = node;
+      const startNow = defs.filter(
+        (d) => !broken.has(d.name) && (problems.length === 0 || d.requiredInMaintenance),
+      );
+      for (const d of defs) if (!startNow.includes(d) && !broken.has(d.name)) node.held.set(d.name, d);
+      for (const d of defs) if (broken.has(d.name)) node.broken.set(d.name, d);
       node.root = await startSupervisor({
         name: `root:${opts.nodeId}`,
         strategy: 'one_for_one',
         intensity: 3,
         period: 5000,
         logger: log,
-        children: defs.map((def) => rootNode.serviceSpec(def)),
+        children: startNow.map((def) => rootNode.serviceSpec(def)),
       });
+      if (problems.length > 0)
+        node.lifecycle.send({
+          type: 'MAINTENANCE_ON',
+          entry: {
+            reason: 'dependency_error',
+            message: `dependency errors: ${problems.map((p) => `${p.service}: ${p.problem}`).join('; ')}`,
+            details: problems,
+            since: new Date().toISOString(),
+          },
+        });
+      else node.lifecycle.send({ type: 'READY' });
       await store.setCurrent(opts.nodeId, version);
       await nc.flush();
       log.info({ node: opts.nodeId, release: version, services: [...node.services.keys()] }, 'node ready');
@@ -193,6 +289,8 @@ export class RelupNode {
     if (this.services.has(def.name))
       throw new RelupError('DUPLICATE_CHILD', `service ${def.name} already runs`);
     await this.root.startChild(this.serviceSpec(def));
+    // The acceptor's SUB is at the server once the flush returns: callers told "started" can connect.
+    await this.nc.flush();
   }
 
   /** Stops a service gracefully and forgets it (the relup `stop_service`). */
@@ -225,6 +323,11 @@ export class RelupNode {
   status(): NodeStatus {
     return {
       node: this.id,
+      state: this.state,
+      maintenance: this.lifecycle.getSnapshot().context.maintenance,
+      jobs: this.scheduler.stats(),
+      held: [...this.held.keys(), ...this.broken.keys()],
+      disabled: [...this.disabled],
       release: this.release.version,
       services: [...this.services.values()].map((s) => ({
         name: s.name,
@@ -255,9 +358,12 @@ export class RelupNode {
 
   private async shutdown(): Promise<void> {
     this.log.info({ node: this.id }, 'node stopping');
+    this.lifecycle.send({ type: 'STOP' });
+    this.scheduler.stopAll();
     await this.root.stop();
     await this.named.stopAll();
     await this.presence.stop();
+    this.lifecycle.send({ type: 'STOPPED' });
     if (this.ownsConnection) await this.nc.drain();
     this.log.info({ node: this.id }, 'node stopped');
   }
@@ -266,6 +372,24 @@ export class RelupNode {
 /** Starts a node (see {@link NodeOptions}). */
 export function startNode(opts: NodeOptions): Promise<RelupNode> {
   return RelupNode.start(opts);
+}
+
+/** Services whose engine range or required services the release does not satisfy. */
+function dependencyProblems(
+  manifest: ReleaseManifest,
+  defs: ServiceDefinition[],
+): { service: string; problem: string }[] {
+  const names = new Set(manifest.services.map((s) => s.name));
+  const out: { service: string; problem: string }[] = [];
+  for (const entry of manifest.services) {
+    if (entry.engine && !semver.satisfies(ENGINE_VERSION, entry.engine))
+      out.push({ service: entry.name, problem: `needs engine ${entry.engine}, this is ${ENGINE_VERSION}` });
+    const def = defs.find((d) => d.name === entry.name);
+    for (const r of new Set([...entry.requires, ...(def?.requires ?? [])]))
+      if (!names.has(r))
+        out.push({ service: entry.name, problem: `requires service ${r}, which the release lacks` });
+  }
+  return out;
 }
 
 async function newest(releasesDir: string): Promise<string> {

@@ -8,6 +8,7 @@ import { runUpgrade, type UpgradeEvent } from '../relup/executor.ts';
 import type { Instruction, Plan } from '../relup/instruction.ts';
 import type { Registry } from '../relup/registry.ts';
 import type { UpgradeReport } from '../relup/upgrade-report.ts';
+import { enterMaintenance, leaveMaintenance } from './maintenance.ts';
 import { NodeRuntime } from './node-runtime.ts';
 import type { RelupNode, RunningRelease } from './relup-node.ts';
 
@@ -20,6 +21,16 @@ export interface UpgradeRequest {
   onEvent?: (e: UpgradeEvent) => void;
   /** Holds the upgrade at the point of no return until it resolves (cluster barrier); a throw aborts. */
   barrier?: () => Promise<void>;
+  /** Step ids to leave out (an operator skipping a failed migration script). */
+  skip?: string[];
+}
+
+/** A high-priority script that failed an upgrade: what `retry` and `skip` act on. */
+export interface FailedScript {
+  to: string;
+  step: string;
+  module: string;
+  upgrade: string;
 }
 
 /** A compiled transition of this node: the plan to run and the releases it joins. */
@@ -98,9 +109,12 @@ export async function planTransition(node: RelupNode, to: string, registry?: Reg
 export async function upgrade(node: RelupNode, req: UpgradeRequest): Promise<UpgradeReport> {
   const id = req.id ?? nuid.next();
   node.lock.acquire(id);
+  if (!req.checkOnly) node.lifecycle.send({ type: 'UPGRADE_START', upgrade: id });
   try {
     const t = await planTransition(node, req.to, node.instructions);
-    const plan: Plan = req.checkOnly ? { ...t.plan, after: [] } : t.plan;
+    const skip = new Set(req.skip ?? []);
+    const kept = { ...t.plan, after: t.plan.after.filter((s) => !skip.has(s.id)) };
+    const plan: Plan = req.checkOnly ? { ...t.plan, after: [] } : kept;
     const runtime = new NodeRuntime(node, node.release, t.to, req.barrier);
     const instructions = (op: string) => node.instructions.getInstruction(op);
     const report = await runUpgrade({
@@ -116,6 +130,7 @@ export async function upgrade(node: RelupNode, req: UpgradeRequest): Promise<Upg
       return report;
     }
     node.lastUpgrade = report;
+    await enterMaintenanceOnFailure(node, report, req.to);
     if (report.outcome === 'done') {
       const from = node.release.version;
       node.release = t.to;
@@ -136,8 +151,47 @@ export async function upgrade(node: RelupNode, req: UpgradeRequest): Promise<Upg
     }
     return report;
   } finally {
+    if (!req.checkOnly) node.lifecycle.send({ type: 'UPGRADE_END', upgrade: id });
     node.lock.release(id);
   }
+}
+
+/**
+ * Automatic maintenance (4ALLPORTAL): a failed high-priority migration script, after its
+ * rollback, leaves the node in maintenance with the script named, for `retry` or `skip`; a
+ * rollback that failed too does the same with the incident.
+ */
+async function enterMaintenanceOnFailure(node: RelupNode, report: UpgradeReport, to: string): Promise<void> {
+  const failedStep = report.steps.find((s) => s.result === 'failed');
+  if (report.outcome === 'rolled_back' && failedStep?.op === 'apply') {
+    const module = String(
+      (failedStep.detail as { module?: string } | undefined)?.module ?? failedStep.target ?? failedStep.id,
+    );
+    node.failedScript = { to, step: failedStep.id, module, upgrade: report.id };
+    await enterMaintenance(node, {
+      reason: 'script_failed',
+      message: `migration script ${failedStep.id} failed during the upgrade to ${to}: ${report.error?.message ?? ''}`,
+      details: node.failedScript,
+    });
+  } else if (report.outcome === 'failed') {
+    await enterMaintenance(node, {
+      reason: 'upgrade_failed',
+      message: `the upgrade to ${to} failed and its rollback failed too: ${report.error?.message ?? ''}`,
+      details: report.error,
+    });
+  }
+}
+
+/** Runs the upgrade whose high-priority script failed again (`retry`) or without that script (`skip`). */
+export async function resolveFailedScript(node: RelupNode, action: 'retry' | 'skip'): Promise<UpgradeReport> {
+  const failed = node.failedScript;
+  if (!failed) throw new RelupError('BAD_OPTIONS', 'no failed migration script to retry or skip');
+  const report = await upgrade(node, { to: failed.to, ...(action === 'skip' && { skip: [failed.step] }) });
+  if (report.outcome === 'done') {
+    node.failedScript = undefined;
+    await leaveMaintenance(node, 'script_failed');
+  }
+  return report;
 }
 
 /** Undoes the steps of a successful check in reverse, so a check leaves nothing loaded. */

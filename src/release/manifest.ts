@@ -16,6 +16,9 @@ const digest = z
   .string()
   .regex(/^[0-9a-f]{64}$/, { error: 'must be a lowercase hex sha256 (64 characters)' });
 
+/** A component's restart mode: clean up leftovers and wait to be started, clear everything, or restore and start. */
+const restartMode = z.enum(['restart', 'cleanup', 'clear']);
+
 const serviceSchema = z.object({
   name: token,
   /** Path of the module relative to the release folder; a key of `files`. */
@@ -23,8 +26,22 @@ const serviceSchema = z.object({
   version,
   /** Services of the same release this one needs. */
   requires: z.array(token).default([]),
-  /** What happens to the service when its node restarts (the component restart modes). */
-  restart: z.enum(['restart', 'cleanup', 'clear']).default('restart'),
+  /** The engine versions this service runs on, when narrower than the release's. */
+  engine: range.optional(),
+  /**
+   * What happens to the service's persisted state when its node restarts: one mode for every
+   * component, or one per component (`service`: its named actors, `acceptor`, `channels`).
+   */
+  restart: z
+    .union([
+      restartMode,
+      z.strictObject({
+        service: restartMode.optional(),
+        acceptor: restartMode.optional(),
+        channels: restartMode.optional(),
+      }),
+    ])
+    .default('restart'),
 });
 
 /** The zod schema of `release.json` (field checks only; cross-field checks live in readManifest). */
@@ -43,6 +60,30 @@ export type ReleaseManifest = z.infer<typeof manifestSchema>;
 
 /** One service of a release as its manifest declares it. */
 export type ReleaseService = ReleaseManifest['services'][number];
+
+/** What happens to a component's persisted state when its node restarts. */
+export type RestartMode = z.infer<typeof restartMode>;
+
+/** The restart mode of each component of a service. */
+export interface ComponentRestartModes {
+  /** The service itself: its named actors. */
+  service: RestartMode;
+  acceptor: RestartMode;
+  channels: RestartMode;
+}
+
+/** Resolves a service entry's `restart` field to one mode per component (each defaulting to `restart`). */
+export function restartModes(restart: ReleaseService['restart'] | undefined): ComponentRestartModes {
+  if (restart === undefined || typeof restart === 'string') {
+    const mode = restart ?? 'restart';
+    return { service: mode, acceptor: mode, channels: mode };
+  }
+  return {
+    service: restart.service ?? 'restart',
+    acceptor: restart.acceptor ?? 'restart',
+    channels: restart.channels ?? 'restart',
+  };
+}
 
 /** Reads and validates `<releaseDir>/release.json`; every problem is reported at once in BAD_RELEASE. */
 export async function readManifest(releaseDir: string): Promise<ReleaseManifest> {
@@ -143,7 +184,6 @@ function crossFieldProblems(raw: unknown, folder: string): string[] {
     problems.push(`version: "${raw.version}" does not match its folder name "${folder}"`);
   const files = isRecord(raw.files) ? raw.files : undefined;
   const services = Array.isArray(raw.services) ? raw.services : [];
-  const names = new Set(services.map((s) => (isRecord(s) ? s.name : undefined)));
   const seen = new Set<unknown>();
   services.forEach((s, i) => {
     if (!isRecord(s)) return;
@@ -156,9 +196,9 @@ function crossFieldProblems(raw: unknown, folder: string): string[] {
     if (Array.isArray(s.requires))
       s.requires.forEach((r, j) => {
         if (typeof r !== 'string') return;
+        // A required service the release lacks is a dependency error the node reports by
+        // booting into maintenance (the operator can disable the service), not a bad manifest.
         if (r === s.name) problems.push(`services[${i}].requires[${j}]: a service cannot require itself`);
-        else if (!names.has(r))
-          problems.push(`services[${i}].requires[${j}]: "${r}" is not a service of this release`);
       });
   });
   return problems;

@@ -99,7 +99,9 @@ export class NamedActors {
     const o = this.owned.get(name);
     if (!o) return;
     this.owned.delete(name);
-    o.sub.unsubscribe();
+    // Drain: requests already routed here are answered NO_RESPONDERS (see deliver), so callers
+    // claim the name anew instead of waiting for a timeout.
+    void o.sub.drain().catch(() => {});
     await o.actor.stop();
     this.registry.remove(o.group, o.actor.id);
     await this.kv.delete(name).catch(() => {});
@@ -164,6 +166,10 @@ export class NamedActors {
   }
 
   private deliver(actor: ActorHost, msg: Msg): void {
+    if (actor.status === 'stopped' || actor.status === 'failed') {
+      respondError(msg, new RelupError('NO_RESPONDERS', `actor ${actor.id} was released`));
+      return;
+    }
     let event: EventObject;
     try {
       event = decode<EventObject>(msg.data);
@@ -178,6 +184,7 @@ export class NamedActors {
 }
 
 function isNoResponders(err: unknown): boolean {
+  if (err instanceof RelupError) return err.code === 'NO_RESPONDERS';
   const e = err as { code?: string; name?: string; message?: string; isNoResponders?: () => boolean };
   if (typeof e?.isNoResponders === 'function') return e.isNoResponders();
   return e?.code === '503' || /no responders/i.test(String(e?.message));

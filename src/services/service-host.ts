@@ -8,6 +8,7 @@ import { RelupError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
 import { respondError, respondOk } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
+import type { SessionPolicy } from '../node/session-policy.ts';
 import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
 import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
@@ -21,11 +22,15 @@ export interface ServiceHostDeps {
   registry: ActorRegistry;
   named: NamedActors;
   log: Logger;
+  /** Who may connect and stay connected (maintenance mode, super-admins); everyone when absent. */
+  policy?: SessionPolicy;
 }
 
 interface ChannelEntry {
   actor: ActorHost;
   sub: Subscription;
+  /** Super-admin sessions survive maintenance mode. */
+  superAdmin: boolean;
 }
 
 /**
@@ -84,7 +89,12 @@ export class ServiceHost implements Child {
   }
 
   /** Opens a channel for a session (a new one, or a restored one with its snapshot). */
-  openChannel(session: string, input: Record<string, unknown>, snapshot?: VersionedSnapshot): ActorHost {
+  openChannel(
+    session: string,
+    input: Record<string, unknown>,
+    snapshot?: VersionedSnapshot,
+    superAdmin = false,
+  ): ActorHost {
     const logic = this.def.channel;
     if (!logic) throw new RelupError('UNKNOWN_SERVICE', `service ${this.name} has no channels`);
     const { nc, subjects, named } = this.deps;
@@ -103,7 +113,7 @@ export class ServiceHost implements Child {
     const sub = nc.subscribe(subjects.session(session), {
       callback: (_err, msg) => this.deliver(session, msg),
     });
-    this.channels.set(session, { actor, sub });
+    this.channels.set(session, { actor, sub, superAdmin });
     this.deps.registry.add(this.group, actor);
     void actor.exited.then((reason) => {
       if (reason !== 'normal' && reason !== 'shutdown')
@@ -115,12 +125,35 @@ export class ServiceHost implements Child {
     return actor;
   }
 
+  /** Pushes a message to every session (operator notices, maintenance countdowns). */
+  pushAll(message: unknown): number {
+    const payload = JSON.stringify(message);
+    for (const session of this.channels.keys())
+      this.deps.nc.publish(this.deps.subjects.push(session), payload);
+    return this.channels.size;
+  }
+
+  /** Ends every session but the kept ones (super-admins when `keepSuperAdmins`, or listed ids). */
+  async disconnectAll(
+    reason: string,
+    keep: { superAdmins?: boolean; sessions?: string[] } = {},
+  ): Promise<number> {
+    const keepIds = new Set(keep.sessions ?? []);
+    const ends = [...this.channels]
+      .filter(([id, e]) => !keepIds.has(id) && !(keep.superAdmins && e.superAdmin))
+      .map(([id]) => this.closeChannel(id, reason));
+    await Promise.all(ends);
+    return ends.length;
+  }
+
   /** Ends a session: the actor stops, the client gets a `closed` push. */
   async closeChannel(session: string, reason: string): Promise<void> {
     const entry = this.channels.get(session);
     if (!entry) return;
     this.channels.delete(session);
-    entry.sub.unsubscribe();
+    // Drain, not unsubscribe: a request already routed to us still reaches deliver(), which
+    // answers UNKNOWN_SESSION, instead of being dropped by the client and timing out.
+    void entry.sub.drain().catch(() => {});
     this.deps.registry.remove(this.group, session);
     // The logic hears of the end (e.g. to leave a room) when it handles `session.closed`.
     if (entry.actor.status !== 'failed' && acceptedEvents(entry.actor.logic)?.has('session.closed') !== false)
@@ -159,17 +192,20 @@ export class ServiceHost implements Child {
       const payload = decode<Record<string, unknown>>(msg.data);
       if (!payload || typeof payload !== 'object' || Array.isArray(payload))
         throw new RelupError('BAD_MESSAGE', 'a connect request must be a JSON object');
-      let input: Record<string, unknown> = payload;
+      const { superAdmin } = this.deps.policy?.admit(payload) ?? { superAdmin: false };
+      // The credential stays at the door: it never reaches the service or the actor's state.
+      const { token: _token, ...claims } = payload;
+      let input: Record<string, unknown> = claims;
       if (this.def.accept) {
         try {
-          input = this.def.accept(payload);
+          input = this.def.accept(claims);
         } catch (err) {
           if (err instanceof RelupError) throw err;
           throw new RelupError('SESSION_REFUSED', (err as Error).message);
         }
       }
       const session = nuid.next();
-      this.openChannel(session, input);
+      this.openChannel(session, input, undefined, superAdmin);
       respondOk(msg, { ok: true, session });
     } catch (err) {
       respondError(msg, err);
@@ -180,6 +216,13 @@ export class ServiceHost implements Child {
     const entry = this.channels.get(session);
     if (!entry) {
       respondError(msg, new RelupError('UNKNOWN_SESSION', `session ${session} is closed`));
+      return;
+    }
+    // In maintenance, a session that is not a super-admin's is closed at its next message.
+    const refused = entry.superAdmin ? undefined : this.deps.policy?.refusal();
+    if (refused) {
+      respondError(msg, refused);
+      void this.closeChannel(session, refused.message);
       return;
     }
     let event: EventObject;

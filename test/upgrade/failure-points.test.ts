@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { upgrade } from '../../src/node/upgrade.ts';
+import { resolveFailedScript, upgrade } from '../../src/node/upgrade.ts';
 import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
@@ -113,23 +113,36 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     expect((await sessions[1]!.request({ type: 'say', text: 'after' })).ok).toBe(true);
   });
 
-  it('after the point of no return: a failing high-priority apply rolls back to old code and old state', async () => {
+  it('after the point of no return: a failing high-priority apply rolls back to old code and old state, then maintenance with retry and skip', async () => {
     const { node, sessions } = await nodeWithTraffic('high');
     const before = fingerprint(node);
-    // Keep a client sending through the rollback: none of its messages may be lost.
+    // Keep a client sending through the rollback: none of its messages may be lost. It stops
+    // when maintenance mode (entered after the rollback, see below) disconnects it.
     let running = true;
     const sender = (async () => {
       const seqs: number[] = [];
-      while (running) seqs.push((await sessions[2]!.request({ type: 'say', text: 'during' })).seq as number);
+      try {
+        while (running)
+          seqs.push((await sessions[2]!.request({ type: 'say', text: 'during' })).seq as number);
+      } catch (err) {
+        expect(err).toMatchObject({ code: expect.stringMatching(/UNKNOWN_SESSION|MAINTENANCE/) });
+      }
       return seqs;
     })();
-    const report = await upgrade(node, { to: '1.4.0' });
+    // The node as it is the moment the rollback ends, before maintenance mode reduces it.
+    let rolledBack: ReturnType<typeof fingerprint> | undefined;
+    const report = await upgrade(node, {
+      to: '1.4.0',
+      onEvent: (e) => {
+        if (e.type === 'state' && e.state === 'rolled_back') rolledBack = fingerprint(node);
+      },
+    });
     running = false;
     const seqs = await sender;
     expect(report.outcome).toBe('rolled_back');
     expect(report.error?.message).toMatch(/backfill failed/);
     expect(report.steps.filter((s) => s.undone).map((s) => s.op)).toContain('code_change');
-    const after = fingerprint(node);
+    const after = rolledBack!;
     expect(after.release).toBe('1.0.0');
     expect(after.serviceVersion).toBe('1.0.0');
     expect(after.channelVersions).toEqual(before.channelVersions);
@@ -137,10 +150,33 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     // Same room state shape as before, with the messages said meanwhile on top.
     const room = after.rooms[0]!.context as { seq: number; messages: unknown[] };
     expect(after.rooms[0]!.version).toBe('1.0.0');
-    expect(room.seq).toBe(3 + seqs.length);
     expect(room).not.toHaveProperty('topic');
+    expect(room.messages).toHaveLength(room.seq);
+    // The sender's messages got seqs 4, 5, … without a gap; the rolled-back room had all it had seen.
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => 4 + i));
-    expect((await sessions[0]!.request({ type: 'say', text: 'after' })).seq).toBe(4 + seqs.length);
+    expect(room.seq).toBeGreaterThanOrEqual(3);
+    expect(room.seq).toBeLessThanOrEqual(3 + seqs.length);
+
+    // Then automatic maintenance names the script; retry fails again, skip goes through.
+    expect(node.state).toBe('maintenance');
+    expect(node.status().maintenance).toMatchObject([{ reason: 'script_failed' }]);
+    expect(node.failedScript?.module ?? node.failedScript?.step).toMatch(/fail/);
+    const nc = await nats.connect();
+    await expect(
+      Session.open(nc, 'chat', { user: 'x', room: 'high' }, { prefix: 'high' }),
+    ).rejects.toMatchObject({
+      code: expect.stringMatching(/MAINTENANCE|UNKNOWN_SERVICE/),
+    });
+    const retried = await resolveFailedScript(node, 'retry');
+    expect(retried.outcome).toBe('rolled_back');
+    expect(node.state).toBe('maintenance');
+    const skipped = await resolveFailedScript(node, 'skip');
+    expect(skipped.outcome).toBe('done');
+    expect(skipped.steps.some((s) => s.op === 'apply')).toBe(false);
+    expect(node.state).toBe('ready');
+    expect(node.release.version).toBe('1.4.0');
+    const s = await Session.open(nc, 'chat', { user: 'y', room: 'high' }, { prefix: 'high' });
+    expect((await s.request({ type: 'say', text: 'back' })).ok).toBe(true);
   });
 
   it('after the point of no return: a channel that does not suspend in time → rolled back, the failure named', async () => {

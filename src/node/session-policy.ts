@@ -1,0 +1,55 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { RelupError } from '../errors.ts';
+import type { MaintenanceEntry } from './lifecycle.ts';
+
+/** Decides which sessions a node admits and keeps: the maintenance gate and the super-admin path. */
+export interface SessionPolicy {
+  /** Admits a connect request or throws; tells whether the session is a super-admin's. */
+  admit(payload: Record<string, unknown>): { superAdmin: boolean };
+  /** The error that ends a non-super-admin session now, or undefined when it may go on. */
+  refusal(): RelupError | undefined;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * The node's policy. A super-admin proves it with a configured token (compared in constant
+ * time on its sha256): a claimed role alone grants nothing. In maintenance everyone else is
+ * refused, told why and until when if known (4ALLPORTAL's force-login path).
+ */
+export function sessionPolicy(
+  tokens: readonly string[],
+  maintenance: () => MaintenanceEntry[],
+): SessionPolicy {
+  const known = tokens.map(digest);
+  const isSuperAdmin = (payload: Record<string, unknown>): boolean => {
+    if (payload.role !== 'superadmin') return false;
+    const token = payload.token;
+    if (typeof token !== 'string' || token.length === 0) return false;
+    const d = digest(token);
+    return known.some((k) => timingSafeEqual(k, d));
+  };
+  const refusal = (): RelupError | undefined => {
+    const entries = maintenance();
+    if (entries.length === 0) return undefined;
+    const first = entries[0] as MaintenanceEntry;
+    const until = entries.find((e) => e.until)?.until;
+    return new RelupError('MAINTENANCE', `${first.message}${until ? ` (until ${until})` : ''}`, {
+      reasons: entries.map((e) => e.reason),
+      ...(until && { until }),
+    });
+  };
+  return {
+    admit(payload) {
+      if (payload.role === 'superadmin' && !isSuperAdmin(payload))
+        throw new RelupError('SESSION_REFUSED', 'the super-admin credential is not valid');
+      const superAdmin = isSuperAdmin(payload);
+      if (!superAdmin) {
+        const refused = refusal();
+        if (refused) throw refused;
+      }
+      return { superAdmin };
+    },
+    refusal,
+  };
+}

@@ -1,0 +1,172 @@
+import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { VersionedSnapshot } from '../actors/actor-host.ts';
+import { RelupError } from '../errors.ts';
+import { decode, encode } from '../nats/codec.ts';
+
+/** The JetStream KV bucket holding persisted channel sessions and named actors. */
+export const SNAPSHOT_BUCKET = 'relup_snapshots';
+
+/** A persisted channel session, under `ch.<node>.<service>.<session>`. */
+export interface ChannelRecord {
+  session: string;
+  service: string;
+  /** The node that wrote it (and hosted the session then). */
+  node: string;
+  /** The channel's input (what the acceptor made of the connect request). */
+  input: Record<string, unknown>;
+  snapshot: VersionedSnapshot;
+  /** When it was written (ms since the epoch). */
+  at: number;
+}
+
+/** A persisted named actor, under `na.<name>`. */
+export interface NamedRecord {
+  name: string;
+  /** The node that wrote it (its owner then). */
+  node: string;
+  snapshot: VersionedSnapshot;
+  at: number;
+}
+
+/** A record as read, with the KV revision a compare-and-set delete needs. */
+export interface Stored<T> {
+  key: string;
+  revision: number;
+  value: T;
+}
+
+/** The key of a channel session. */
+export function channelKey(node: string, service: string, session: string): string {
+  return `ch.${node}.${service}.${session}`;
+}
+
+/** The key of a named actor (`<service>.<kind>.<key>`). */
+export function namedKey(name: string): string {
+  return `na.${name}`;
+}
+
+/**
+ * Snapshots in a JetStream KV bucket (history 1: only the latest state matters). Writes are
+ * write-behind and unordered among themselves; a delete first waits for the writes issued
+ * before it, so a flush in flight cannot bring back a session that was closed meanwhile.
+ */
+export class SnapshotStore {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  private constructor(private readonly kv: KV) {}
+
+  /** Opens (creating when missing) the bucket. */
+  static async open(nc: NatsConnection, bucket = SNAPSHOT_BUCKET): Promise<SnapshotStore> {
+    try {
+      return new SnapshotStore(await new Kvm(nc).create(bucket, { history: 1 }));
+    } catch (err) {
+      throw storeFailed(`cannot open KV bucket ${bucket}`, err);
+    }
+  }
+
+  /** Writes a channel session. */
+  putChannel(rec: ChannelRecord): Promise<void> {
+    return this.write(channelKey(rec.node, rec.service, rec.session), rec);
+  }
+
+  /** Writes a named actor. */
+  putNamed(rec: NamedRecord): Promise<void> {
+    return this.write(namedKey(rec.name), rec);
+  }
+
+  /** The sessions a node persisted for a service (`node` may be `*`: every node). */
+  channels(node: string, service: string): Promise<Stored<ChannelRecord>[]> {
+    return this.list<ChannelRecord>(`ch.${node}.${service}.*`);
+  }
+
+  /** A persisted session of a service, whichever node wrote it. */
+  async findChannel(service: string, session: string): Promise<Stored<ChannelRecord> | undefined> {
+    const found = await this.list<ChannelRecord>(`ch.*.${service}.${session}`);
+    // One node writes a session at a time; should two records exist, the newest is the truth.
+    return found.sort((a, b) => b.revision - a.revision)[0];
+  }
+
+  /** The persisted named actors of a service. */
+  named(service: string): Promise<Stored<NamedRecord>[]> {
+    return this.list<NamedRecord>(`na.${service}.>`);
+  }
+
+  /** A persisted named actor, or undefined. */
+  async getNamed(name: string): Promise<Stored<NamedRecord> | undefined> {
+    const key = namedKey(name);
+    let entry: KvEntry | null;
+    try {
+      entry = await this.kv.get(key);
+    } catch (err) {
+      throw storeFailed(`cannot read ${key}`, err);
+    }
+    return entry ? stored<NamedRecord>(entry) : undefined;
+  }
+
+  /**
+   * Deletes a key once the writes issued before have landed. With `revision`, a compare-and-set:
+   * false when the record changed or went meanwhile (someone else took it over).
+   */
+  async delete(key: string, revision?: number): Promise<boolean> {
+    await this.settled();
+    try {
+      await this.kv.delete(key, revision === undefined ? undefined : { previousSeq: revision });
+      return true;
+    } catch (err) {
+      if (revision !== undefined) return false;
+      throw storeFailed(`cannot delete ${key}`, err);
+    }
+  }
+
+  /** Resolves when every write issued so far has been acknowledged (or failed). */
+  async settled(): Promise<void> {
+    if (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private write(key: string, value: unknown): Promise<void> {
+    const p = this.kv.put(key, encode(value)).then(
+      () => {},
+      (err: unknown) => {
+        throw storeFailed(`cannot write ${key}`, err);
+      },
+    );
+    this.pending.add(p);
+    const done = () => this.pending.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Last values under a key filter: one ordered consumer, however many keys match. */
+  private async list<T>(filter: string): Promise<Stored<T>[]> {
+    const out: Stored<T>[] = [];
+    try {
+      // History 1 keeps one message per key, so its "history" is exactly the latest values.
+      const it = await this.kv.history({ key: filter });
+      for await (const entry of it) {
+        const s = stored<T>(entry);
+        if (s) out.push(s);
+      }
+    } catch (err) {
+      throw storeFailed(`cannot list ${filter}`, err);
+    }
+    return out;
+  }
+}
+
+function stored<T>(entry: KvEntry): Stored<T> | undefined {
+  if (entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
+  return { key: entry.key, revision: entry.revision, value: decode<T>(entry.value) };
+}
+
+function storeFailed(message: string, err: unknown): RelupError {
+  if (err instanceof RelupError) return err;
+  return new RelupError(
+    'SNAPSHOT_STORE_FAILED',
+    `${message}: ${(err as Error)?.message ?? String(err)}`,
+    {},
+    {
+      cause: err,
+    },
+  );
+}
