@@ -95,6 +95,7 @@ export async function enterMaintenance(
     if (host.def.requiredInMaintenance || node.allowedInMaintenance.has(`service:${host.name}`)) continue;
     node.held.set(host.name, host.def);
     await node.removeService(host.name);
+    node.heldAcceptors.hold(host.name);
     stopped.push(host.name);
   }
   node.log.warn({ reason: req.reason ?? 'manual', message, disconnected, stopped }, 'maintenance mode on');
@@ -115,6 +116,7 @@ export async function leaveMaintenance(
     for (const [name, def] of [...node.held]) {
       if (node.disabled.has(name)) continue;
       node.held.delete(name);
+      node.heldAcceptors.release(name);
       await node.addService(def);
       started.push(name);
     }
@@ -132,6 +134,7 @@ export async function disableService(node: RelupNode, name: string): Promise<{ s
     throw new RelupError('UNKNOWN_SERVICE', `service ${name} is not part of release ${node.release.version}`);
   node.disabled.add(name);
   node.held.delete(name);
+  node.heldAcceptors.release(name);
   if (node.services.has(name)) await node.removeService(name);
   node.broken.delete(name);
   if (node.broken.size === 0) await leaveMaintenance(node, 'dependency_error');

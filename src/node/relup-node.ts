@@ -22,6 +22,7 @@ import type { ServiceDefinition } from '../services/define-service.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
+import { HeldAcceptors } from './held-acceptors.ts';
 import { type LifecycleState, lifecycleMachine, type MaintenanceEntry } from './lifecycle.ts';
 import { NodeEvents } from './node-events.ts';
 import { type JobStats, Scheduler } from './scheduler.ts';
@@ -112,6 +113,8 @@ export class RelupNode {
   /** Services with a dependency error: not started until an operator disables them or a release fixes them. */
   readonly broken = new Map<string, ServiceDefinition>();
   private readonly policy: SessionPolicy;
+  /** Refuses, with the reason, connects to services maintenance holds stopped. */
+  readonly heldAcceptors: HeldAcceptors;
   private stopping: Promise<void> | undefined;
 
   private get serviceDeps(): ServiceHostDeps {
@@ -144,6 +147,7 @@ export class RelupNode {
   ) {
     this.events = new NodeEvents(nc, subjects.events(id), id, () => this.isMaintenance());
     this.policy = sessionPolicy(superAdminTokens, () => this.lifecycle.getSnapshot().context.maintenance);
+    this.heldAcceptors = new HeldAcceptors(nc, subjects, () => this.policy.refusal());
     let last: string | undefined;
     this.lifecycle.subscribe((snap) => {
       const state = String(snap.value);
@@ -255,6 +259,7 @@ export class RelupNode {
       );
       for (const d of defs) if (!startNow.includes(d) && !broken.has(d.name)) node.held.set(d.name, d);
       for (const d of defs) if (broken.has(d.name)) node.broken.set(d.name, d);
+      for (const d of defs) if (!startNow.includes(d)) node.heldAcceptors.hold(d.name);
       node.root = await startSupervisor({
         name: `root:${opts.nodeId}`,
         strategy: 'one_for_one',
@@ -360,6 +365,7 @@ export class RelupNode {
     this.log.info({ node: this.id }, 'node stopping');
     this.lifecycle.send({ type: 'STOP' });
     this.scheduler.stopAll();
+    this.heldAcceptors.releaseAll();
     await this.root.stop();
     await this.named.stopAll();
     await this.presence.stop();

@@ -1,0 +1,44 @@
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { RelupError } from '../errors.ts';
+import { respondError } from '../nats/reply.ts';
+import type { Subjects } from '../nats/subjects.ts';
+
+/**
+ * Answers connect requests of services that maintenance stopped: a client learns why it is
+ * refused and until when, instead of hearing nothing (no responders) as if the service never
+ * existed. Same queue group as the real acceptor, so a node that serves the service wins.
+ */
+export class HeldAcceptors {
+  private readonly subs = new Map<string, Subscription>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly refusal: () => RelupError | undefined,
+  ) {}
+
+  /** Starts refusing connects to a held service. */
+  hold(service: string): void {
+    if (this.subs.has(service)) return;
+    const sub = this.nc.subscribe(this.subjects.connect(service), {
+      queue: this.subjects.queue(service),
+      callback: (_err, msg) => {
+        const refused = this.refusal();
+        if (refused) respondError(msg, refused);
+      },
+    });
+    this.subs.set(service, sub);
+  }
+
+  /** Stops refusing (the service starts again, or the node stops). */
+  release(service: string): void {
+    const sub = this.subs.get(service);
+    this.subs.delete(service);
+    void sub?.drain().catch(() => {});
+  }
+
+  /** Stops refusing for every service. */
+  releaseAll(): void {
+    for (const s of [...this.subs.keys()]) this.release(s);
+  }
+}
