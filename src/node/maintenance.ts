@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { RelupError } from '../errors.ts';
 import type { MaintenanceReason } from './lifecycle.ts';
 import type { RelupNode } from './relup-node.ts';
@@ -30,6 +31,28 @@ export function notifyClients(node: RelupNode, message: unknown): number {
   let n = 0;
   for (const host of node.services.values()) n += host.pushAll(message);
   return n;
+}
+
+/**
+ * Waits a grace period, pushing `{ type: 'maintenance', phase: 'countdown', remainingMs }` to
+ * every client at each tick (default: a quarter of the grace, at most 30 s); the signal cuts it short.
+ */
+export async function countdown(
+  node: RelupNode,
+  graceMs: number,
+  message: string,
+  tickMs?: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (graceMs <= 0) return;
+  const tick = Math.max(100, tickMs ?? Math.min(30_000, Math.ceil(graceMs / 4)));
+  const end = Date.now() + graceMs;
+  for (let left = graceMs; left > 0; left = end - Date.now()) {
+    await delay(Math.min(tick, left), undefined, { signal });
+    const remainingMs = Math.max(0, end - Date.now());
+    if (remainingMs > 0)
+      notifyClients(node, { type: 'maintenance', phase: 'countdown', message, remainingMs });
+  }
 }
 
 /** Disconnects every session except super-admins' (by default) or the listed ones. */
@@ -65,16 +88,7 @@ export async function enterMaintenance(
     graceMs,
     until: req.until,
   });
-  if (graceMs > 0) {
-    const tick = Math.max(100, req.tickMs ?? Math.min(30_000, Math.ceil(graceMs / 4)));
-    const end = Date.now() + graceMs;
-    for (let left = graceMs; left > 0; left = end - Date.now()) {
-      await new Promise((r) => setTimeout(r, Math.min(tick, left)));
-      const remainingMs = Math.max(0, end - Date.now());
-      if (remainingMs > 0)
-        notifyClients(node, { type: 'maintenance', phase: 'countdown', message, remainingMs });
-    }
-  }
+  await countdown(node, graceMs, message, req.tickMs);
   notifyClients(node, { type: 'maintenance', phase: 'now', message, until: req.until });
   node.lifecycle.send({
     type: 'MAINTENANCE_ON',

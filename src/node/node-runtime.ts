@@ -10,6 +10,13 @@ import { loadService, verifyRelease } from '../release/code-loader.ts';
 import type { CodeChangeRequest, UpgradeRuntime } from '../relup/runtime.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
 import { migrator } from '../services/service-host.ts';
+import {
+  countdown,
+  disconnectClients,
+  enterMaintenance,
+  leaveMaintenance,
+  notifyClients,
+} from './maintenance.ts';
 import type { RelupNode, RunningRelease } from './relup-node.ts';
 
 /**
@@ -156,6 +163,23 @@ export class NodeRuntime implements UpgradeRuntime {
 
   barrier(): Promise<void> {
     return this.awaitBarrier();
+  }
+
+  async notifyClients(message: string): Promise<number> {
+    return notifyClients(this.node, { type: 'notice', message });
+  }
+
+  grace(ms: number, message: string, signal: AbortSignal): Promise<void> {
+    return countdown(this.node, ms, message, undefined, signal);
+  }
+
+  disconnectClients(reason: string): Promise<number> {
+    return disconnectClients(this.node, { reason, keepSuperAdmins: true });
+  }
+
+  async maintenance(on: boolean, message: string, until: string | undefined): Promise<void> {
+    if (on) await enterMaintenance(this.node, { message, ...(until && { until }) });
+    else await leaveMaintenance(this.node, 'manual');
   }
 
   serviceVersion(service: string): string | undefined {

@@ -3,9 +3,13 @@ import { apply } from './instructions/apply.ts';
 import { checkAcceptors } from './instructions/check-acceptors.ts';
 import { checkChannels } from './instructions/check-channels.ts';
 import { codeChange } from './instructions/code-change.ts';
+import { disconnectClients } from './instructions/disconnect-clients.ts';
+import { grace } from './instructions/grace.ts';
 import { info } from './instructions/info.ts';
 import { load } from './instructions/load.ts';
 import { loadObjectCode } from './instructions/load-object-code.ts';
+import { maintenance } from './instructions/maintenance.ts';
+import { notifyClients } from './instructions/notify-clients.ts';
 import { pointOfNoReturn } from './instructions/point-of-no-return.ts';
 import { preflightCodeChange } from './instructions/preflight-code-change.ts';
 import { resume } from './instructions/resume.ts';
@@ -38,4 +42,8 @@ export const BUILTIN_INSTRUCTIONS: readonly Instruction[] = [
   apply,
   sleep,
   info,
+  notifyClients,
+  grace,
+  disconnectClients,
+  maintenance,
 ];

@@ -8,10 +8,12 @@ import { applyModifications } from './modify.ts';
 import { orderSteps } from './order.ts';
 import { parseRelup } from './parse.ts';
 import { buildPlan } from './plan.ts';
+import { insertSteps, type PlanParts, withUniqueIds } from './plan-parts.ts';
 import { createRegistry, type Registry } from './registry.ts';
 import type { ReleaseInfo } from './release-info.ts';
-import type { Entry } from './spec.ts';
+import type { Entry, RelupSpec } from './spec.ts';
 import type { StageContext } from './stage-context.ts';
+import { makeStep } from './step.ts';
 import { validateRelup } from './validate.ts';
 
 /** What a compile needs: the relup text, its file name (for problems), and both releases. */
@@ -41,9 +43,9 @@ export function compileRelup(input: CompileInput): CompiledRelup {
   const to = input.toManifest;
   const spec = validateRelup(parseRelup(input.source, input.file), { registry, from, to });
   const base = { release: spec.release, options: spec.options, registry };
-  const plan = compileDirection(spec.up, { ...base, direction: 'up', from, to });
+  const plan = compileDirection(spec.up, { ...base, direction: 'up', from, to }, spec.hooks);
   const downEntries = spec.down === 'auto' ? invertEntries(spec.up, plan, registry) : spec.down;
-  const down = compileDirection(downEntries, { ...base, direction: 'down', from: to, to: from });
+  const down = compileDirection(downEntries, { ...base, direction: 'down', from: to, to: from }, spec.hooks);
   return { plan, down };
 }
 
@@ -55,9 +57,23 @@ export async function compileRelupFile(
   return compileRelup({ ...input, source: await readFile(path, 'utf8'), file: path });
 }
 
-function compileDirection(entries: readonly Entry[], ctx: StageContext): Plan {
-  const parts = orderSteps(applyModifications(expandEntries(entries, ctx), ctx), ctx);
+function compileDirection(entries: readonly Entry[], ctx: StageContext, hooks: RelupSpec['hooks']): Plan {
+  const parts = orderSteps(insertHooks(applyModifications(expandEntries(entries, ctx), ctx), hooks), ctx);
   checkPlan(parts, ctx);
   checkCoverage(parts, ctx);
   return buildPlan(parts, ctx);
+}
+
+/**
+ * Hooks go around everything the modifications added: `before` right after the point of no
+ * return (ahead of the acceptor suspension), `after` at the very end (after the acceptors resume).
+ */
+function insertHooks(parts: PlanParts, hooks: RelupSpec['hooks']): PlanParts {
+  if (hooks.before.length === 0 && hooks.after.length === 0) return parts;
+  const steps = (list: RelupSpec['hooks']['before']) =>
+    list.map((e) =>
+      makeStep({ op: e.op, ...(e.target && { target: e.target }), args: e.args, origin: e.origin }),
+    );
+  const withBefore = insertSteps(parts, 'after_point_of_no_return', steps(hooks.before));
+  return withUniqueIds(insertSteps(withBefore, 'at_end', steps(hooks.after)));
 }

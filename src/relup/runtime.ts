@@ -47,6 +47,14 @@ export interface UpgradeRuntime {
    * pass it (a barrier); throws to abort. Resolves at once for a single-node upgrade.
    */
   barrier(): Promise<void>;
+  /** Pushes a notice to every client session; returns how many got it. */
+  notifyClients(message: string): Promise<number>;
+  /** Waits a grace period, pushing the time left to every client; the signal cuts it short. */
+  grace(ms: number, message: string, signal: AbortSignal): Promise<void>;
+  /** Disconnects every client session but super-admins'; returns how many. */
+  disconnectClients(reason: string): Promise<number>;
+  /** Maintenance mode on or off (reason `manual`). */
+  maintenance(on: boolean, message: string, until: string | undefined): Promise<void>;
   /** The version of a service running now, or undefined when it does not run. */
   serviceVersion(service: string): string | undefined;
   log(message: string, fields?: Record<string, unknown>): void;

@@ -26,6 +26,9 @@ export const relupFileSchema = z.strictObject({
   down: z
     .union([z.literal('auto'), z.array(z.unknown())], { error: 'must be "auto" or a list of entries' })
     .default('auto'),
+  hooks: z
+    .strictObject({ before: z.array(z.unknown()).default([]), after: z.array(z.unknown()).default([]) })
+    .optional(),
   options: z
     .strictObject({
       suspendTimeout: durationSchema.default(DEFAULT_SUSPEND_TIMEOUT_MS),

@@ -29,5 +29,10 @@ export interface RelupSpec {
   to: string;
   up: Entry[];
   down: 'auto' | Entry[];
+  /** Low-level steps run right after the point of no return and at the very end, both ways. */
+  hooks: { before: StepEntry[]; after: StepEntry[] };
   options: RelupOptions;
 }
+
+/** A low-level instruction entry. */
+export type StepEntry = Extract<Entry, { kind: 'step' }>;

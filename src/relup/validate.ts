@@ -43,10 +43,11 @@ export function validateRelup(parsed: ParsedRelup, ctx: ValidateContext): RelupS
   if (!top.success) reportIssues(report, top.error.issues, []);
   const raw = isRecord(parsed.data) ? parsed.data : {};
   checkHeader(raw, ctx, report);
-  const up = Array.isArray(raw['up']) ? validateEntries(raw['up'], 'up', ctx, report) : [];
+  const up = Array.isArray(raw['up']) ? validateEntries(raw['up'], ['up'], ctx, report) : [];
   const down = Array.isArray(raw['down'])
-    ? validateEntries(raw['down'], 'down', { ...ctx, from: ctx.to, to: ctx.from }, report)
+    ? validateEntries(raw['down'], ['down'], { ...ctx, from: ctx.to, to: ctx.from }, report)
     : 'auto';
+  const hooks = validateHooks(raw['hooks'], ctx, report);
   if (!top.success || problems.length > 0) throw badRelup(problems);
   const { release, from, to, options } = top.data;
   return {
@@ -56,8 +57,31 @@ export function validateRelup(parsed: ParsedRelup, ctx: ValidateContext): RelupS
     to,
     up,
     down,
+    hooks,
     options: { suspendTimeoutMs: options.suspendTimeout, modifications: options.modifications },
   };
+}
+
+/**
+ * `hooks.before` / `hooks.after`: low-level steps around the upgrade (the import-hook pattern:
+ * notify, grace, disconnect, maintenance on … maintenance off), run in both directions.
+ */
+function validateHooks(raw: unknown, ctx: ValidateContext, report: Report): RelupSpec['hooks'] {
+  const hooks: RelupSpec['hooks'] = { before: [], after: [] };
+  if (!isRecord(raw)) return hooks;
+  for (const when of ['before', 'after'] as const) {
+    const list = raw[when];
+    if (!Array.isArray(list)) continue;
+    for (const entry of validateEntries(list, ['hooks', when], ctx, report)) {
+      if (entry.kind === 'step') hooks[when].push(entry);
+      else
+        report(
+          ['hooks', when],
+          `${entry.origin}: hooks hold low-level instructions only (e.g. notify_clients, grace)`,
+        );
+    }
+  }
+  return hooks;
 }
 
 function reportIssues(report: Report, issues: readonly z.core.$ZodIssue[], prefix: Path): void {
@@ -94,14 +118,14 @@ function checkHeader(raw: Record<string, unknown>, ctx: ValidateContext, report:
 
 function validateEntries(
   list: readonly unknown[],
-  section: string,
+  section: Path,
   leg: ValidateContext,
   report: Report,
 ): Entry[] {
   const changedBy = new Map<string, string>();
   const entries: Entry[] = [];
   list.forEach((raw, i) => {
-    const path = [section, i];
+    const path = [...section, i];
     const entry = validateEntry(raw, path, leg, report);
     if (entry === undefined) return;
     if (entry.kind === 'update' || entry.kind === 'add' || entry.kind === 'remove') {

@@ -141,6 +141,20 @@ export class RecordingRuntime implements UpgradeRuntime {
     if (this.failing.has(module)) throw new Error(`${module} broke`);
   }
   async barrier() {}
+  async notifyClients(message: string) {
+    this.calls.push(`notifyClients ${message}`);
+    return 0;
+  }
+  async grace(ms: number) {
+    this.calls.push(`grace ${ms}`);
+  }
+  async disconnectClients(reason: string) {
+    this.calls.push(`disconnectClients ${reason}`);
+    return 0;
+  }
+  async maintenance(on: boolean) {
+    this.calls.push(`maintenance ${on ? 'on' : 'off'}`);
+  }
   serviceVersion(service: string) {
     return this.versions.get(service);
   }

@@ -68,6 +68,10 @@ function fakeNode() {
     stopService: (s) => call(`stopService ${s}`),
     apply: (m, _args, direction) => call(`apply ${m} ${direction}`),
     barrier: async () => {},
+    notifyClients: async () => 0,
+    grace: async () => {},
+    disconnectClients: async () => 0,
+    maintenance: async () => {},
     serviceVersion: (s) => versions.get(s),
     log: () => {},
   };

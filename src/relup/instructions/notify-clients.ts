@@ -1,0 +1,17 @@
+import type { Instruction } from '../instruction.ts';
+import { needsString, stringArg, unknownArgs } from '../step-args.ts';
+
+/** Pushes a notice to every client session (Servoy's `sendMessageToAllClients`). */
+export const notifyClients: Instruction = {
+  name: 'notify_clients',
+  description: 'pushes a notice to every client session',
+  kind: 'effect',
+  shorthandArg: 'message',
+  validate: (step) => [...unknownArgs(step, ['message']), ...needsString(step, 'message')],
+  async run({ step, runtime }) {
+    const sessions = await runtime.notifyClients(stringArg(step, 'message'));
+    return { result: 'ok', detail: { sessions } };
+  },
+  // A notice cannot be taken back; the down path writes its own.
+  inverse: () => null,
+};
