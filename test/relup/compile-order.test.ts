@@ -37,17 +37,17 @@ describe('ordering', () => {
 
   it('places a step a user modification adds by its after', () => {
     const registry = createRegistry()
-      .instruction(userInstruction('notify_clients', { after: () => [{ op: 'resume_channels' }] }))
+      .instruction(userInstruction('page_oncall', { after: () => [{ op: 'resume_channels' }] }))
       .modification('notify', (parts, ctx) =>
         insertSteps(parts, 'after_point_of_no_return', [
-          makeStep({ op: 'notify_clients', origin: ctx.origin }),
+          makeStep({ op: 'page_oncall', origin: ctx.origin }),
         ]),
       );
     const { plan } = compile(relupYaml(changes, 'options: { modifications: [standard, notify] }'), {
       registry,
     });
-    expect(ops(plan.after).slice(-3)).toEqual(['resume_channels', 'notify_clients', 'resume_acceptors']);
-    expect(plan.after.find((s) => s.op === 'notify_clients')?.origin).toBe('notify');
+    expect(ops(plan.after).slice(-3)).toEqual(['resume_channels', 'page_oncall', 'resume_acceptors']);
+    expect(plan.after.find((s) => s.op === 'page_oncall')?.origin).toBe('notify');
   });
 
   it('keeps file order where nothing constrains it', () => {
@@ -138,7 +138,7 @@ describe('ordering', () => {
 describe('registry', () => {
   it('holds the built-ins and refuses a second instruction or modification of a name', () => {
     const registry = createRegistry();
-    expect(registry.instructionNames()).toHaveLength(18);
+    expect(registry.instructionNames()).toHaveLength(22);
     expect(registry.modificationNames()).toEqual(['standard']);
     expect(() => registry.instruction(userInstruction('suspend', {}))).toThrowError(
       expect.objectContaining({ code: 'BAD_OPTIONS' }),
