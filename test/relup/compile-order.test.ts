@@ -39,9 +39,7 @@ describe('ordering', () => {
     const registry = createRegistry()
       .instruction(userInstruction('page_oncall', { after: () => [{ op: 'resume_channels' }] }))
       .modification('notify', (parts, ctx) =>
-        insertSteps(parts, 'after_point_of_no_return', [
-          makeStep({ op: 'page_oncall', origin: ctx.origin }),
-        ]),
+        insertSteps(parts, 'after_point_of_no_return', [makeStep({ op: 'page_oncall', origin: ctx.origin })]),
       );
     const { plan } = compile(relupYaml(changes, 'options: { modifications: [standard, notify] }'), {
       registry,
