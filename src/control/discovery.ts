@@ -1,0 +1,87 @@
+import { createInbox, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import { renderError } from '../errors.ts';
+import { decode } from '../nats/codec.ts';
+import { respondOk } from '../nats/reply.ts';
+import { subjects } from '../nats/subjects.ts';
+import type { NodeStatus, RelupNode } from '../node/relup-node.ts';
+import { ENGINE_VERSION } from '../release/engine-version.ts';
+
+/** One node's answer on `relup.discover`: its status, plus where to reach it. */
+export interface DiscoveredNode extends NodeStatus {
+  /** The engine version the node runs. */
+  engine: string;
+  /** Where to send it commands. */
+  control: string;
+  /** Where it publishes events. */
+  events: string;
+}
+
+/** How long {@link discover} collects answers. */
+export interface DiscoverOptions {
+  /** Subject prefix, default `relup`. */
+  prefix?: string;
+  /** Stop once no answer came for this long after the last one, default 200 ms. */
+  quietMs?: number;
+  /** Stop after this long in any case, default 2000 ms (also the wait for a first answer). */
+  maxWaitMs?: number;
+  /** The inbox prefix the connection may subscribe to (see docker/nats-auth.conf), default `_INBOX`. */
+  inboxPrefix?: string;
+}
+
+/** Answers `relup.discover` with the node's status, for as long as the subscription lives. */
+export function serveDiscovery(node: RelupNode, log?: Logger): Subscription {
+  return node.nc.subscribe(node.subjects.discover, {
+    callback: (err, msg) => {
+      if (err) return log?.warn({ error: renderError(err) }, 'discovery subscription failed');
+      // The bare status (not a command reply): `nats req relup.discover ''` shows it as is.
+      const reply: DiscoveredNode = {
+        ...node.status(),
+        engine: ENGINE_VERSION,
+        control: node.subjects.control(node.id),
+        events: node.subjects.events(node.id),
+      };
+      respondOk(msg, reply);
+    },
+  });
+}
+
+/**
+ * Scatter-gather on `relup.discover`: every node answers with its status. Collects answers
+ * until none came for `quietMs` (or `maxWaitMs` passed) and returns them sorted by node id;
+ * no node at all returns `[]` at once (NATS answers "no responders").
+ */
+export async function discover(nc: NatsConnection, opts: DiscoverOptions = {}): Promise<DiscoveredNode[]> {
+  const quietMs = opts.quietMs ?? 200;
+  const maxWaitMs = opts.maxWaitMs ?? 2000;
+  const found = new Map<string, DiscoveredNode>();
+  // A plain inbox rather than requestMany: its 'stall' strategy ignores the stall time when
+  // the request is not multiplexed, and the quiet period here is the caller's to choose.
+  const inbox = createInbox(opts.inboxPrefix);
+  await new Promise<void>((resolve) => {
+    let quiet: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      clearTimeout(quiet);
+      clearTimeout(overall);
+      sub.unsubscribe();
+      resolve();
+    };
+    const overall = setTimeout(finish, maxWaitMs);
+    const sub = nc.subscribe(inbox, {
+      callback: (err, msg) => {
+        // "No responders": a status message with no body. Errors end the gathering as well.
+        if (err || (msg.data.length === 0 && msg.headers?.code === 503)) return finish();
+        try {
+          const body = decode<DiscoveredNode>(msg.data);
+          if (body && typeof body === 'object' && typeof body.node === 'string') found.set(body.node, body);
+        } catch {
+          // An answer that is not ours: not a node of this protocol, ignore it.
+        }
+        clearTimeout(quiet);
+        quiet = setTimeout(finish, quietMs);
+      },
+    });
+    nc.publish(subjects(opts.prefix).discover, undefined, { reply: inbox });
+  });
+  return [...found.values()].sort((a, b) => a.node.localeCompare(b.node));
+}
