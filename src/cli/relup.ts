@@ -1,8 +1,28 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { startControlServer } from '../control/control-server.ts';
 import { renderError } from '../errors.ts';
 import { startNode } from '../node/relup-node.ts';
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+interface NodeCliOptions {
+  nats: string;
+  node: string;
+  releases: string;
+  release?: string;
+  prefix: string;
+  relups: string;
+  natsUser?: string;
+  natsPass?: string;
+  operatorKeys?: string;
+  superadminTokens?: string;
+}
+
+const list = (s: string | undefined): string[] =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function nodeId(value: string): string {
   if (!TOKEN.test(value)) throw new InvalidArgumentError('must be a subject-safe token ([A-Za-z0-9_-]+)');
@@ -42,29 +62,55 @@ export function relupProgram(): Command {
       ),
     )
     .addOption(new Option('--prefix <prefix>', 'subject prefix').env('RELUP_PREFIX').default('relup'))
-    .action(
-      async (opts: { nats: string; node: string; releases: string; release?: string; prefix: string }) => {
-        const node = await startNode({
-          nats: opts.nats,
-          nodeId: opts.node,
-          releasesDir: opts.releases,
-          release: opts.release,
-          prefix: opts.prefix,
-        });
-        const stop = (signal: string) => {
-          node.log.info({ signal }, 'signal received: stopping gracefully');
-          node.stop().then(
+    .addOption(
+      new Option('--relups <dir>', 'folder holding <release>/<from>-<to>.yaml')
+        .env('RELUP_RELUPS')
+        .default('relups'),
+    )
+    .addOption(new Option('--nats-user <user>', 'NATS user').env('RELUP_NATS_USER'))
+    .addOption(new Option('--nats-pass <password>', 'NATS password').env('RELUP_NATS_PASS'))
+    .addOption(
+      new Option(
+        '--operator-keys <keys>',
+        'trusted operator public nkeys (comma-separated): commands must be signed',
+      ).env('RELUP_OPERATOR_KEYS'),
+    )
+    .addOption(
+      new Option(
+        '--superadmin-tokens <tokens>',
+        'tokens that let super-admins in during maintenance (comma-separated)',
+      ).env('RELUP_SUPERADMIN_TOKENS'),
+    )
+    .action(async (opts: NodeCliOptions) => {
+      const node = await startNode({
+        nats: { servers: opts.nats, user: opts.natsUser, pass: opts.natsPass },
+        nodeId: opts.node,
+        releasesDir: opts.releases,
+        release: opts.release,
+        prefix: opts.prefix,
+        relupsDir: opts.relups,
+        superAdminTokens: list(opts.superadminTokens),
+      });
+      const keys = list(opts.operatorKeys);
+      const control = await startControlServer(node, keys.length > 0 ? { operatorKeys: keys } : {});
+      node.log.info({ subject: node.subjects.control(node.id) }, 'accepting operator commands');
+      const stop = (signal: string) => {
+        node.log.info({ signal }, 'signal received: stopping gracefully');
+        // The control server goes first, so commands in flight still get their replies.
+        control
+          .stop()
+          .then(() => node.stop())
+          .then(
             () => process.exit(0),
             (err: unknown) => {
               process.stderr.write(`${renderError(err)}\n`);
               process.exit(1);
             },
           );
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      },
-    );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
   return program;
 }
 

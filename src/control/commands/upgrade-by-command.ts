@@ -2,6 +2,7 @@ import { nuid } from '@nats-io/nats-core';
 import semver from 'semver';
 import { RelupError } from '../../errors.ts';
 import { upgrade } from '../../node/upgrade.ts';
+import { ensureRelease } from '../../release/fetch-release.ts';
 import { listReleases } from '../../release/manifest.ts';
 import type { UpgradeReport } from '../../relup/upgrade-report.ts';
 import { waitAtBarrier } from '../barrier.ts';
@@ -30,6 +31,14 @@ export async function upgradeByCommand(
 ): Promise<UpgradeReport> {
   const { node, events } = ctx;
   const running = node.release.version;
+  // A release published to the object store but not on this machine's disk is fetched and
+  // verified first, so nodes need no shared disk.
+  if (semver.valid(args.to))
+    await ensureRelease(node.nc, node.releasesDir, node.release.manifest.name, args.to).catch(
+      (err: unknown) => {
+        if ((err as RelupError).code !== 'UNKNOWN_RELEASE') throw err;
+      },
+    );
   const available = await listReleases(node.releasesDir);
   if (!available.includes(args.to))
     throw new RelupError('UNKNOWN_RELEASE', `release ${args.to} is not in ${node.releasesDir}`, {
