@@ -3,6 +3,7 @@ import { renderError } from '../errors.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerDowngrade } from './commands/downgrade.ts';
 import { registerEvents } from './commands/events.ts';
+import { registerMaintenance } from './commands/maintenance.ts';
 import { registerMakePermanent } from './commands/make-permanent.ts';
 import { duration } from './commands/options.ts';
 import { registerPlan } from './commands/plan.ts';
@@ -41,6 +42,7 @@ export function relupctlProgram(): Command {
   registerUpgrade(program);
   registerDowngrade(program);
   registerMakePermanent(program);
+  registerMaintenance(program);
   registerEvents(program);
   registerRelease(program);
   return program;

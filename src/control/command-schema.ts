@@ -99,3 +99,23 @@ function pathOf(path: readonly PropertyKey[]): string {
   }
   return out || '(root)';
 }
+
+/** `maintenance { on, message?, grace?, until? }`: grace is a duration (`30s`) or ms. */
+export const maintenanceArgs = z.strictObject({
+  on: z.boolean(),
+  message: z.string().min(1).max(1000).optional(),
+  grace: z.union([z.string(), z.number().int().nonnegative()]).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** `notify { message }`. */
+export const notifyArgs = z.strictObject({ message: z.string().min(1).max(1000) });
+
+/** `disconnect_clients { except?, reason? }`: session ids to keep; super-admins are always kept. */
+export const disconnectArgs = z.strictObject({
+  except: z.array(z.string().min(1)).optional(),
+  reason: z.string().min(1).max(1000).optional(),
+});
+
+/** `disable_service { service }` / `start_service { service }`. */
+export const serviceArgs = z.strictObject({ service: tokenArg });

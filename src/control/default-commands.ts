@@ -1,9 +1,12 @@
 import type { z } from 'zod';
 import { type CommandHandler, CommandRegistry } from './command-registry.ts';
 import { checkCommand } from './commands/check.ts';
+import { disconnectClientsCommand, notifyCommand } from './commands/clients.ts';
 import { downgradeCommand } from './commands/downgrade.ts';
+import { maintenanceCommand } from './commands/maintenance.ts';
 import { makePermanentCommand } from './commands/make-permanent.ts';
 import { releasesCommand } from './commands/releases.ts';
+import { disableServiceCommand, retryCommand, skipCommand } from './commands/services.ts';
 import { statusCommand } from './commands/status.ts';
 import { upgradeCommand } from './commands/upgrade.ts';
 
@@ -15,6 +18,12 @@ export const BUILTIN_COMMANDS = [
   upgradeCommand,
   downgradeCommand,
   makePermanentCommand,
+  maintenanceCommand,
+  notifyCommand,
+  disconnectClientsCommand,
+  disableServiceCommand,
+  retryCommand,
+  skipCommand,
 ];
 
 /** A new registry holding the built-in commands. */

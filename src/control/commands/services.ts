@@ -1,0 +1,19 @@
+import { disableService } from '../../node/maintenance.ts';
+import { resolveFailedScript } from '../../node/upgrade.ts';
+import { defineCommand } from '../command-registry.ts';
+import { noArgs, serviceArgs } from '../command-schema.ts';
+
+/** `disable_service { service }`: the answer to a dependency error; the node continues without it. */
+export const disableServiceCommand = defineCommand('disable_service', serviceArgs, async ({ node, args }) =>
+  disableService(node, args.service),
+);
+
+/** `retry`: runs again the upgrade whose high-priority migration script failed. */
+export const retryCommand = defineCommand('retry', noArgs, async ({ node }) =>
+  resolveFailedScript(node, 'retry'),
+);
+
+/** `skip`: runs the upgrade whose high-priority script failed, without that script. */
+export const skipCommand = defineCommand('skip', noArgs, async ({ node }) =>
+  resolveFailedScript(node, 'skip'),
+);
