@@ -33,14 +33,17 @@ const serviceSchema = z.object({
    * component, or one per component (`service`: its named actors, `acceptor`, `channels`).
    */
   restart: z
-    .union([
-      restartMode,
-      z.strictObject({
-        service: restartMode.optional(),
-        acceptor: restartMode.optional(),
-        channels: restartMode.optional(),
-      }),
-    ])
+    .union(
+      [
+        restartMode,
+        z.strictObject({
+          service: restartMode.optional(),
+          acceptor: restartMode.optional(),
+          channels: restartMode.optional(),
+        }),
+      ],
+      { error: 'must be "restart", "cleanup" or "clear", or { service?, acceptor?, channels? } of those' },
+    )
     .default('restart'),
 });
 

@@ -42,7 +42,7 @@ describe('release manifest', () => {
         `${file}: version: must be a semver version`,
         `${file}: engine: must be a semver range`,
         `${file}: services[1].version: must be a semver version`,
-        `${file}: services[1].restart: Invalid option: expected one of "restart"|"cleanup"|"clear"`,
+        `${file}: services[1].restart: must be "restart", "cleanup" or "clear", or { service?, acceptor?, channels? } of those`,
         `${file}: services[2].name: must be a subject-safe token ([A-Za-z0-9_-]+)`,
         `${file}: files["lib/util.ts"]: must be a lowercase hex sha256 (64 characters)`,
         `${file}: version: "1.0" does not match its folder name "1.0.0"`,
