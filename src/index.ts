@@ -1,10 +1,39 @@
 // The public surface of relup. Everything not exported here is internal.
+
+// actors and supervision
 export { ActorHost, type ActorHostOptions, type VersionedSnapshot } from './actors/actor-host.ts';
 export type { BulkFailure, BulkResult } from './actors/bulk-result.ts';
 export { bulkResume, bulkSuspend } from './actors/bulk-suspend.ts';
 export type { Child, ExitReason } from './actors/child.ts';
+export type { ChildSpec } from './actors/child-spec.ts';
+export { type Supervisor, startSupervisor } from './actors/supervisor.ts';
+export type { SupervisorOptions } from './actors/supervisor-options.ts';
+// operators
+export { clusterUpgrade } from './control/cluster-upgrade.ts';
+export { ControlClient } from './control/control-client.ts';
+export { type ControlOptions, type ControlServer, startControlServer } from './control/control-server.ts';
+export { registerCommand } from './control/default-commands.ts';
+export { discover } from './control/discovery.ts';
+export { signCommand } from './control/signature.ts';
+// errors
 export { type ErrorCode, ErrorCodes, RelupError, renderError } from './errors.ts';
 export { subjects } from './nats/subjects.ts';
+// the node
+export { disableService, enterMaintenance, leaveMaintenance, notifyClients } from './node/maintenance.ts';
+export { type NodeOptions, type NodeStatus, RelupNode, startNode } from './node/relup-node.ts';
+export { planTransition, type UpgradeRequest, upgrade } from './node/upgrade.ts';
+// releases
+export { ensureRelease, fetchRelease } from './release/fetch-release.ts';
+export { type ReleaseManifest, readManifest, sealRelease } from './release/manifest.ts';
+export { publishRelease } from './release/object-store.ts';
+// the relup language
+export { compileRelup, compileRelupFile } from './relup/compile.ts';
+export { formatPlan } from './relup/format-plan.ts';
+export type { Instruction, Plan, Step } from './relup/instruction.ts';
+export { createRegistry, type Registry } from './relup/registry.ts';
+export type { UpgradeRuntime } from './relup/runtime.ts';
+export type { UpgradeReport } from './relup/upgrade-report.ts';
+// services and clients
 export { Session, type SessionOptions } from './services/client.ts';
 export { type CodeChangeArgs, defineService, type ServiceDefinition } from './services/define-service.ts';
 export type { Effect } from './services/effects.ts';
