@@ -26,6 +26,12 @@ export function relupctlProgram(): Command {
     .addOption(
       new Option('--nats <url>', 'NATS server URL(s), comma-separated (or NATS_URL)').env('RELUP_NATS'),
     )
+    .addOption(
+      new Option('--nats-user <user>', 'NATS user (the operator user of docker/nats-auth.conf)').env(
+        'RELUP_NATS_USER',
+      ),
+    )
+    .addOption(new Option('--nats-pass <password>', 'NATS password').env('RELUP_NATS_PASS'))
     .addOption(new Option('--prefix <prefix>', 'subject prefix').env('RELUP_PREFIX').default('relup'))
     .addOption(
       new Option(

@@ -8,6 +8,8 @@ import { connectNats } from '../../nats/connect.ts';
 /** The options every relupctl command takes (set on the root program). */
 export interface GlobalOptions {
   nats?: string;
+  natsUser?: string;
+  natsPass?: string;
   prefix: string;
   seedFile?: string;
   timeout?: number;
@@ -49,7 +51,7 @@ export async function run(cmd: Command, body: (ctl: Ctl) => Promise<number | und
     nc() {
       const servers = opts.nats ?? process.env.NATS_URL;
       if (!servers) ctl.usage('--nats <url> (or RELUP_NATS / NATS_URL) is required for this command');
-      conn ??= connectNats({ servers, name: 'relupctl' });
+      conn ??= connectNats({ servers, name: 'relupctl', user: opts.natsUser, pass: opts.natsPass });
       return conn;
     },
     client() {
