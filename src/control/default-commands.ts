@@ -6,7 +6,12 @@ import { downgradeCommand } from './commands/downgrade.ts';
 import { maintenanceCommand } from './commands/maintenance.ts';
 import { makePermanentCommand } from './commands/make-permanent.ts';
 import { releasesCommand } from './commands/releases.ts';
-import { disableServiceCommand, retryCommand, skipCommand } from './commands/services.ts';
+import {
+  disableServiceCommand,
+  retryCommand,
+  skipCommand,
+  startServiceCommand,
+} from './commands/services.ts';
 import { statusCommand } from './commands/status.ts';
 import { upgradeCommand } from './commands/upgrade.ts';
 
@@ -22,6 +27,7 @@ export const BUILTIN_COMMANDS = [
   notifyCommand,
   disconnectClientsCommand,
   disableServiceCommand,
+  startServiceCommand,
   retryCommand,
   skipCommand,
 ];

@@ -112,6 +112,8 @@ export async function enterMaintenance(
     node.heldAcceptors.hold(host.name);
     stopped.push(host.name);
   }
+  // The held acceptors' SUBs are at the server before we report: a connect now hears the reason.
+  await node.nc.flush();
   node.log.warn({ reason: req.reason ?? 'manual', message, disconnected, stopped }, 'maintenance mode on');
   return { state: node.state, notified, disconnected, stopped };
 }

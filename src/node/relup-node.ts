@@ -22,9 +22,11 @@ import type { ServiceDefinition } from '../services/define-service.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
+import { SnapshotStore } from '../services/snapshot-store.ts';
 import { HeldAcceptors } from './held-acceptors.ts';
 import { type LifecycleState, lifecycleMachine, type MaintenanceEntry } from './lifecycle.ts';
 import { NodeEvents } from './node-events.ts';
+import { RestartModes } from './restart-modes.ts';
 import { type JobStats, Scheduler } from './scheduler.ts';
 import { type SessionPolicy, sessionPolicy } from './session-policy.ts';
 import type { FailedScript } from './upgrade.ts';
@@ -50,6 +52,8 @@ export interface NodeOptions {
   registry?: Registry;
   /** Tokens that prove a super-admin at connect (`{ role: 'superadmin', token }`); they pass maintenance. */
   superAdminTokens?: string[];
+  /** Period of the write-behind flush of kept sessions and named actors (restart modes), default 500 ms; 0: off. */
+  persistIntervalMs?: number;
 }
 
 /** The release a node runs. */
@@ -115,6 +119,8 @@ export class RelupNode {
   private readonly policy: SessionPolicy;
   /** Refuses, with the reason, connects to services maintenance holds stopped. */
   readonly heldAcceptors: HeldAcceptors;
+  /** The component restart modes: what survives a node restart, write-behind persistence, startService. */
+  restartModes!: RestartModes;
   private stopping: Promise<void> | undefined;
 
   private get serviceDeps(): ServiceHostDeps {
@@ -125,6 +131,7 @@ export class RelupNode {
       named: this.named,
       log: this.log,
       policy: this.policy,
+      persistence: this.restartModes,
     };
   }
 
@@ -208,6 +215,7 @@ export class RelupNode {
         kvm.create('relup_actors', { history: 1 }),
       ]);
       const store = await openReleaseStore(nc);
+      const snapshots = await SnapshotStore.open(nc);
       const journal = await openJournal(nc, opts.nodeId);
       // A node that died mid-upgrade boots its permanent release; the journal says what was cut short.
       const interrupted = await journal.active();
@@ -227,7 +235,8 @@ export class RelupNode {
         const [service, kind] = name.split('.');
         const host = node?.services.get(service ?? '');
         const logic = host?.def.actors?.[kind ?? ''];
-        return host && logic ? { service: host.name, logic, version: host.version } : undefined;
+        // A service waiting to be started (restart mode `cleanup`) has no named actors yet.
+        return host?.started && logic ? { service: host.name, logic, version: host.version } : undefined;
       });
       node = new RelupNode(
         opts.nodeId,
@@ -246,6 +255,19 @@ export class RelupNode {
         { version, dir, manifest },
         opts.superAdminTokens ?? [],
       );
+      const running = node;
+      node.restartModes = new RestartModes({
+        node: opts.nodeId,
+        nc,
+        store: snapshots,
+        services: node.services,
+        named,
+        presence,
+        log,
+        manifest: () => running.release.manifest,
+        persistIntervalMs: opts.persistIntervalMs,
+      });
+      named.persistence = node.restartModes;
       const defs = [];
       for (const entry of manifest.services) defs.push(await loadService(dir, manifest, entry.name));
       node.lifecycle.send({ type: 'INITIALIZED' });
@@ -268,6 +290,8 @@ export class RelupNode {
         logger: log,
         children: startNow.map((def) => rootNode.serviceSpec(def)),
       });
+      // Boot is over: services started from now on do not wait; the write-behind flush runs.
+      node.restartModes.start();
       if (problems.length > 0)
         node.lifecycle.send({
           type: 'MAINTENANCE_ON',
@@ -298,6 +322,16 @@ export class RelupNode {
     await this.nc.flush();
   }
 
+  /**
+   * Starts what waits of a service whose restart mode is `cleanup` (the service, or only its
+   * acceptor); false when nothing waited. UNKNOWN_SERVICE when the service does not run here.
+   */
+  async startService(name: string): Promise<boolean> {
+    const started = await this.restartModes.startService(name);
+    if (started) await this.nc.flush();
+    return started;
+  }
+
   /** Stops a service gracefully and forgets it (the relup `stop_service`). */
   async removeService(name: string): Promise<void> {
     if (!this.services.has(name)) throw new RelupError('UNKNOWN_SERVICE', `service ${name} does not run`);
@@ -315,11 +349,13 @@ export class RelupNode {
       id: `service:${first.name}`,
       restart: 'permanent',
       shutdown: 30_000,
-      start: () => {
+      start: async () => {
         const def = this.services.get(first.name)?.def ?? first;
         const host = new ServiceHost(def, this.serviceDeps);
         this.services.set(def.name, host);
-        return host.start();
+        // The restart modes clean up, restore and start it (or leave it waiting for startService).
+        await this.restartModes.startHost(host);
+        return host;
       },
     };
   }
@@ -366,8 +402,11 @@ export class RelupNode {
     this.lifecycle.send({ type: 'STOP' });
     this.scheduler.stopAll();
     this.heldAcceptors.releaseAll();
+    // Kept sessions are parked (persisted, the client told it may resume), not ended.
+    this.restartModes.stopping = true;
     await this.root.stop();
     await this.named.stopAll();
+    await this.restartModes.stop();
     await this.presence.stop();
     this.lifecycle.send({ type: 'STOPPED' });
     if (this.ownsConnection) await this.nc.drain();

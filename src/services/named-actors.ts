@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { AnyActorLogic, EventObject } from 'xstate';
-import { ActorHost } from '../actors/actor-host.ts';
+import { ActorHost, type VersionedSnapshot } from '../actors/actor-host.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
@@ -9,6 +9,9 @@ import { raiseIfError, respondError, respondOk } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { effectHandler } from './effects.ts';
 import type { Presence } from './presence.ts';
+import { restoredNamed } from './snapshot-restore.ts';
+import { namedKey } from './snapshot-store.ts';
+import { isDirty, type StatePersistence } from './state-persistence.ts';
 
 /** Finds the logic and version for a named actor `<service>.<kind>.<key>`, or undefined. */
 export type LogicResolver = (
@@ -19,6 +22,11 @@ interface Owned {
   actor: ActorHost;
   sub: Subscription;
   group: string;
+  service: string;
+  /** `actor.handled` when last persisted; -1: not yet. */
+  saved: number;
+  /** `actor.version` then: a hot upgrade swaps the logic without a message, and must be written too. */
+  savedVersion: string;
 }
 
 const NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$/;
@@ -31,6 +39,8 @@ const NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$/;
 export class NamedActors {
   private readonly owned = new Map<string, Owned>();
   private readonly claiming = new Map<string, Promise<void>>();
+  /** Keeps named actors' state across restarts (the node's restart modes); set by the node. */
+  persistence: StatePersistence | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -95,7 +105,51 @@ export class NamedActors {
     await Promise.all(names.map((n) => this.release(n)));
   }
 
-  private async release(name: string): Promise<void> {
+  /** Kept actors that changed since their last write, for the node's flush (lazily: it bounds its writes). */
+  *dirtyActors(): Generator<string> {
+    const p = this.persistence;
+    if (!p) return;
+    for (const [name, o] of this.owned)
+      if (isDirty(o.actor, o.saved, o.savedVersion) && p.keeps(o.service, 'service')) yield name;
+  }
+
+  /** Writes a named actor's snapshot now. */
+  persistActor(name: string): Promise<void> {
+    const o = this.owned.get(name);
+    const p = this.persistence;
+    return o && p ? this.persist(p, name, o) : Promise.resolve();
+  }
+
+  /**
+   * Deletes the ownership entries this node left behind for a service (a run that died or was
+   * killed): while this node id is alive again, such an entry blocks every other claimer.
+   */
+  async releaseLeftovers(service: string): Promise<number> {
+    const stale: { key: string; revision: number }[] = [];
+    for await (const e of await this.kv.history({ key: `${service}.>` })) {
+      if (e.operation !== 'PUT' || e.value.length === 0) continue;
+      if (this.owned.has(e.key) || this.claiming.has(e.key)) continue;
+      if (decode<{ node: string }>(e.value).node === this.presence.node)
+        stale.push({ key: e.key, revision: e.revision });
+    }
+    await Promise.all(stale.map((e) => this.kv.delete(e.key, { previousSeq: e.revision }).catch(() => {})));
+    return stale.length;
+  }
+
+  private persist(p: StatePersistence, name: string, o: Owned): Promise<void> {
+    const handled = o.actor.handled;
+    o.saved = handled;
+    o.savedVersion = o.actor.version;
+    return p.store
+      .putNamed({ name, node: p.node, snapshot: o.actor.persist(), at: Date.now() })
+      .catch((err: unknown) => {
+        if (o.saved === handled) o.saved = -1;
+        throw err;
+      });
+  }
+
+  /** `ended`: the actor failed or finished, so the next claim starts it afresh, not from its record. */
+  private async release(name: string, ended = false): Promise<void> {
     const o = this.owned.get(name);
     if (!o) return;
     this.owned.delete(name);
@@ -104,6 +158,15 @@ export class NamedActors {
     void o.sub.drain().catch(() => {});
     await o.actor.stop();
     this.registry.remove(o.group, o.actor.id);
+    const p = this.persistence;
+    if (p?.keeps(o.service, 'service')) {
+      // Written before the name is free, so the next owner (on any node) restores this state.
+      if (ended) await p.store.delete(namedKey(name)).catch(() => {});
+      else
+        await this.persist(p, name, o).catch((err: unknown) =>
+          p.warn('a named actor was not persisted on release', { name, error: String(err) }),
+        );
+    }
     await this.kv.delete(name).catch(() => {});
   }
 
@@ -139,30 +202,80 @@ export class NamedActors {
       }
     }
     const group = `actor:${found.service}`;
-    const actor = new ActorHost({
-      id: name,
-      logic: found.logic,
-      version: found.version,
-      input: { name },
-      onEmit: effectHandler(
-        {
-          nc: this.nc,
-          subjects: this.subjects,
-          call: (n, e) => this.call(n, e),
-          cast: (n, e) => this.cast(n, e),
-        },
-        undefined,
-      ),
-    });
+    // Subscribed as soon as the name is won, as without persistence: reading the snapshot takes a
+    // round trip, and callers on other nodes must not see "no responders" meanwhile (they would
+    // back off and retry). What arrives before the actor exists waits here, in order.
+    let actor: ActorHost | undefined;
+    const early: Msg[] = [];
     const sub = this.nc.subscribe(this.subjects.actor(name), {
-      callback: (_err, msg) => this.deliver(actor, msg),
+      callback: (_err, msg) => {
+        if (actor) this.deliver(actor, msg);
+        else early.push(msg);
+      },
     });
-    this.owned.set(name, { actor, sub, group });
-    this.registry.add(group, actor);
+    const restored = await this.restored(name, found.service);
+    const make = (snapshot: unknown) =>
+      new ActorHost({
+        id: name,
+        logic: found.logic,
+        version: found.version,
+        input: { name },
+        snapshot,
+        onEmit: effectHandler(
+          {
+            nc: this.nc,
+            subjects: this.subjects,
+            call: (n, e) => this.call(n, e),
+            cast: (n, e) => this.cast(n, e),
+          },
+          undefined,
+        ),
+      });
+    try {
+      actor = make(restored?.snapshot);
+    } catch (err) {
+      if (restored)
+        this.persistence?.warn('a named actor starts afresh: its snapshot does not restore', {
+          name,
+          error: (err as Error).message,
+        });
+      try {
+        actor = make(undefined);
+      } catch (fresh) {
+        sub.unsubscribe();
+        await this.kv.delete(name).catch(() => {});
+        throw fresh;
+      }
+    }
+    const started = actor;
+    // A snapshot of the running version restored from the store is there as it is.
+    const saved = restored?.version === found.version ? started.handled : -1;
+    this.owned.set(name, {
+      actor: started,
+      sub,
+      group,
+      service: found.service,
+      saved,
+      savedVersion: started.version,
+    });
+    this.registry.add(group, started);
+    for (const msg of early.splice(0)) this.deliver(started, msg);
     // A failed actor gives its name up, so the next call starts it afresh (temporary restart).
-    void actor.exited.then(() => {
-      if (this.owned.get(name)?.actor === actor) void this.release(name);
+    void started.exited.then(() => {
+      if (this.owned.get(name)?.actor === started) void this.release(name, true);
     });
+  }
+
+  /** The persisted snapshot a claimed actor starts from, if its service keeps state. */
+  private async restored(name: string, service: string): Promise<VersionedSnapshot | undefined> {
+    const p = this.persistence;
+    if (!p) return undefined;
+    try {
+      return await restoredNamed(p, name, service, name.split('.')[1] ?? '');
+    } catch (err) {
+      p.warn('a named actor starts afresh: its snapshot could not be read', { name, error: String(err) });
+      return undefined;
+    }
   }
 
   private deliver(actor: ActorHost, msg: Msg): void {

@@ -14,6 +14,9 @@ import { Acceptor } from './acceptor.ts';
 import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
 import type { NamedActors } from './named-actors.ts';
+import { resumeSession } from './snapshot-restore.ts';
+import { channelKey } from './snapshot-store.ts';
+import { isDirty, type StatePersistence } from './state-persistence.ts';
 
 /** What a service host needs from its node. */
 export interface ServiceHostDeps {
@@ -24,6 +27,8 @@ export interface ServiceHostDeps {
   log: Logger;
   /** Who may connect and stay connected (maintenance mode, super-admins); everyone when absent. */
   policy?: SessionPolicy;
+  /** Keeps sessions across node restarts (the node's restart modes); nothing is persisted when absent. */
+  persistence?: StatePersistence;
 }
 
 interface ChannelEntry {
@@ -31,6 +36,12 @@ interface ChannelEntry {
   sub: Subscription;
   /** Super-admin sessions survive maintenance mode. */
   superAdmin: boolean;
+  /** The channel's input, kept only while its session is persisted (for the record). */
+  input: Record<string, unknown> | undefined;
+  /** `actor.handled` when the session was last persisted; -1: not yet, the next flush writes it. */
+  saved: number;
+  /** `actor.version` then: a hot upgrade swaps the logic without a message, and must be written too. */
+  savedVersion: string;
 }
 
 /**
@@ -45,6 +56,8 @@ export class ServiceHost implements Child {
   private readonly channels = new Map<string, ChannelEntry>();
   private readonly group: string;
   private exit!: (reason: ExitReason) => void;
+  /** False until started: a service whose restart mode is `cleanup` waits for an explicit start. */
+  started = false;
 
   constructor(
     public def: ServiceDefinition,
@@ -67,9 +80,10 @@ export class ServiceHost implements Child {
     return this.def.version;
   }
 
-  /** Starts taking connect requests (services without channel logic have no acceptor). */
-  start(): this {
-    if (this.def.channel) this.acceptor.start();
+  /** Starts the service and, unless `acceptor` is false, takes connect requests (if it has channels). */
+  start(acceptor = true): this {
+    this.started = true;
+    if (acceptor && this.def.channel) this.acceptor.start();
     return this;
   }
 
@@ -86,6 +100,11 @@ export class ServiceHost implements Child {
   /** Session ids, for operators and tests. */
   sessions(): string[] {
     return [...this.channels.keys()];
+  }
+
+  /** True when the session is live here. */
+  hasSession(session: string): boolean {
+    return this.channels.has(session);
   }
 
   /** Opens a channel for a session (a new one, or a restored one with its snapshot). */
@@ -113,7 +132,16 @@ export class ServiceHost implements Child {
     const sub = nc.subscribe(subjects.session(session), {
       callback: (_err, msg) => this.deliver(session, msg),
     });
-    this.channels.set(session, { actor, sub, superAdmin });
+    const kept = this.deps.persistence?.keeps(this.name, 'channels') === true;
+    this.channels.set(session, {
+      actor,
+      sub,
+      superAdmin,
+      input: kept ? input : undefined,
+      // A snapshot of the running version restored from the store is already there as it is.
+      saved: snapshot?.version === this.def.version ? actor.handled : -1,
+      savedVersion: actor.version,
+    });
     this.deps.registry.add(this.group, actor);
     void actor.exited.then((reason) => {
       if (reason !== 'normal' && reason !== 'shutdown')
@@ -159,7 +187,79 @@ export class ServiceHost implements Child {
     if (entry.actor.status !== 'failed' && acceptedEvents(entry.actor.logic)?.has('session.closed') !== false)
       entry.actor.send({ type: 'session.closed', reason } as EventObject);
     await entry.actor.stop();
+    // A closed session must not come back at the next restart.
+    const p = this.deps.persistence;
+    if (p?.keeps(this.name, 'channels'))
+      await p.store.delete(channelKey(p.node, this.name, session)).catch((err: unknown) => {
+        p.warn('a closed session was not deleted from the snapshot store', {
+          session,
+          error: String(err),
+        });
+      });
     this.deps.nc.publish(this.deps.subjects.push(session), JSON.stringify({ type: 'closed', reason }));
+  }
+
+  /**
+   * Writes a session's snapshot now (it was restored from another node's record, or is being
+   * parked). The write-behind flush otherwise does it.
+   */
+  persistSession(session: string): Promise<void> {
+    const entry = this.channels.get(session);
+    if (!entry) return Promise.resolve();
+    return this.writeSession(session, entry);
+  }
+
+  /** Kept sessions that changed since their last write, for the node's flush (lazily: it bounds its writes). */
+  *dirtySessions(): Generator<string> {
+    if (!this.deps.persistence?.keeps(this.name, 'channels')) return;
+    for (const [session, entry] of this.channels)
+      if (isDirty(entry.actor, entry.saved, entry.savedVersion)) yield session;
+  }
+
+  private writeSession(session: string, entry: ChannelEntry): Promise<void> {
+    const p = this.deps.persistence;
+    if (!p) return Promise.resolve();
+    const handled = entry.actor.handled;
+    entry.saved = handled;
+    entry.savedVersion = entry.actor.version;
+    return p.store
+      .putChannel({
+        session,
+        service: this.name,
+        node: p.node,
+        input: entry.input ?? {},
+        snapshot: entry.actor.persist(),
+        at: Date.now(),
+      })
+      .catch((err: unknown) => {
+        if (entry.saved === handled) entry.saved = -1;
+        throw err;
+      });
+  }
+
+  /**
+   * The node stops but the session goes on: the messages already routed here are handled, the
+   * final state is persisted, and the client is told it may resume. The logic gets no
+   * `session.closed` (a chat member stays in its room), and the record is kept.
+   */
+  private async parkChannel(session: string, reason: string): Promise<void> {
+    const entry = this.channels.get(session);
+    if (!entry) return;
+    await entry.sub.drain().catch(() => {});
+    await entry.actor.stop();
+    if (entry.actor.status === 'stopped')
+      await this.writeSession(session, entry).catch((err: unknown) =>
+        this.deps.persistence?.warn('a parked session was not persisted: it is lost', {
+          session,
+          error: String(err),
+        }),
+      );
+    this.channels.delete(session);
+    this.deps.registry.remove(this.group, session);
+    this.deps.nc.publish(
+      this.deps.subjects.push(session),
+      JSON.stringify({ type: 'closed', reason, resumable: true }),
+    );
   }
 
   /** Switches the definition used for new channels and named actors. */
@@ -167,10 +267,20 @@ export class ServiceHost implements Child {
     this.def = next;
   }
 
-  /** Stops taking sessions, ends every channel gracefully and releases the service's named actors. */
+  /**
+   * Stops taking sessions, ends every channel gracefully (parks it when the node stops and keeps
+   * sessions) and releases the service's named actors.
+   */
   async stop(reason = 'service stopping'): Promise<void> {
     await this.acceptor.stop();
-    await Promise.all([...this.channels.keys()].map((s) => this.closeChannel(s, reason)));
+    // A node stopping with restart mode `restart` for channels parks sessions instead of ending them.
+    const p = this.deps.persistence;
+    const park = p?.stopping === true && p.keeps(this.name, 'channels');
+    await Promise.all(
+      [...this.channels.keys()].map((s) =>
+        park ? this.parkChannel(s, reason) : this.closeChannel(s, reason),
+      ),
+    );
     await this.deps.named.stopService(this.name);
     this.exit('shutdown');
   }
@@ -193,6 +303,17 @@ export class ServiceHost implements Child {
       if (!payload || typeof payload !== 'object' || Array.isArray(payload))
         throw new RelupError('BAD_MESSAGE', 'a connect request must be a JSON object');
       const { superAdmin } = this.deps.policy?.admit(payload) ?? { superAdmin: false };
+      // A reconnect with a session id resumes that session (see resumeSession).
+      if (payload.session !== undefined) {
+        const p = this.deps.persistence;
+        if (!p)
+          throw new RelupError('UNKNOWN_SESSION', `session ${String(payload.session)} is not live here`);
+        resumeSession(this, p, payload.session, superAdmin).then(
+          (body) => respondOk(msg, body),
+          (err: unknown) => respondError(msg, err),
+        );
+        return;
+      }
       // The credential stays at the door: it never reaches the service or the actor's state.
       const { token: _token, ...claims } = payload;
       let input: Record<string, unknown> = claims;

@@ -17,3 +17,8 @@ export const retryCommand = defineCommand('retry', noArgs, async ({ node }) =>
 export const skipCommand = defineCommand('skip', noArgs, async ({ node }) =>
   resolveFailedScript(node, 'skip'),
 );
+
+/** `start_service { service }`: starts a service its restart mode (`cleanup`) left waiting at boot. */
+export const startServiceCommand = defineCommand('start_service', serviceArgs, async ({ node, args }) => ({
+  started: await node.startService(args.service),
+}));
