@@ -22,14 +22,12 @@ export const ErrorCodes = {
   // actors and supervision
   ACTOR_STOPPED: 'the actor is stopped',
   ACTOR_FAILED: 'the actor failed while handling a message',
-  ACTOR_SUSPENDED: 'the actor is suspended',
   SWAP_FAILED: 'the logic swap failed; the actor keeps its old logic and state',
   SUPERVISOR_SHUTDOWN: 'the supervisor gave up: restart intensity reached',
   DUPLICATE_CHILD: 'a child with that id already exists',
   UNKNOWN_CHILD: 'no child with that id',
   CHILD_RUNNING: 'the child is running; terminate it first',
   CHILD_START_FAILED: 'a child failed to start',
-  NAME_TAKEN: 'the actor name is owned by another live node',
   UNKNOWN_ACTOR: 'no live actor has that name',
   // services and sessions
   UNKNOWN_SERVICE: 'no service with that name',
