@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import type { RelupError } from '../errors.ts';
+import { RelupError } from '../errors.ts';
 import { respondError } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 
@@ -23,8 +23,15 @@ export class HeldAcceptors {
     const sub = this.nc.subscribe(this.subjects.connect(service), {
       queue: this.subjects.queue(service),
       callback: (_err, msg) => {
-        const refused = this.refusal();
-        if (refused) respondError(msg, refused);
+        // Maintenance may have just ended while the service restarts: still answer, never drop.
+        respondError(
+          msg,
+          this.refusal() ??
+            new RelupError('SESSION_REFUSED', `service ${service} is starting again; connect again`, {
+              service,
+              retry: true,
+            }),
+        );
       },
     });
     this.subs.set(service, sub);

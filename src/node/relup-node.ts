@@ -266,6 +266,7 @@ export class RelupNode {
         log,
         manifest: () => running.release.manifest,
         persistIntervalMs: opts.persistIntervalMs,
+        busy: () => running.lock.running !== undefined,
       });
       named.persistence = node.restartModes;
       const defs = [];

@@ -24,6 +24,8 @@ export interface RestartModesDeps {
   manifest: () => ReleaseManifest;
   /** Period of the write-behind flush, default 500 ms; 0: no periodic flush (graceful stop and flush() only). */
   persistIntervalMs?: number;
+  /** True while the loop must wait (an upgrade runs: its pause must not share the store with a flush). */
+  busy?: () => boolean;
 }
 
 /** Writes in flight at once during a flush: a node of 100k busy channels must not open 100k requests. */
@@ -184,8 +186,8 @@ export class RestartModes implements StatePersistence {
     const ms = this.deps.persistIntervalMs ?? 500;
     if (ms <= 0) return;
     this.timer = setInterval(() => {
-      // One pass at a time: a slow store must not pile passes up.
-      if (this.looping) return;
+      // One pass at a time: a slow store must not pile passes up; an upgrade's pause goes first.
+      if (this.looping || this.deps.busy?.()) return;
       this.looping = true;
       void this.flush().finally(() => {
         this.looping = false;

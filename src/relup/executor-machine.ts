@@ -170,7 +170,17 @@ export const executorMachine = setup({
     runStep: fromPromise<StepOutcome, StepInput>(async ({ input }) => {
       input.ctx.signal.throwIfAborted();
       // Journaled before it runs, so a node that dies mid-step knows which step was in flight.
-      await input.journal?.step(input.progress);
+      // Before the point of no return the write is awaited; after it (the commit already
+      // recorded that effects may have happened) writes are pipelined in order, so the pause
+      // does not wait for the store once per step. A failed write is logged, not fatal.
+      const write = input.journal?.step(input.progress);
+      if (input.progress.passedPonr)
+        write?.catch((err: unknown) =>
+          input.ctx.runtime.log('upgrade journal write failed; the upgrade goes on', {
+            error: renderError(err),
+          }),
+        );
+      else await write;
       return input.planned.instruction.run(input.ctx);
     }),
     undoStep: fromPromise<void, StepInput>(async ({ input }) => {

@@ -34,6 +34,8 @@ export interface Journal extends JournalWriter {
   active(): Promise<ActiveUpgrade | undefined>;
   /** The running or final report of an upgrade of this node. */
   get(id: string): Promise<UpgradeProgress | UpgradeReport | undefined>;
+  /** Resolves when every write asked for so far is stored (writes after the point of no return are pipelined). */
+  flushed(): Promise<void>;
 }
 
 /** Where the journal lives. */
@@ -65,20 +67,28 @@ export async function openJournal(
   // The active key changes only with the state, so most steps cost one put.
   let written: ActiveUpgrade | undefined;
 
-  const put = (key: string, value: unknown) => guard(`write ${key}`, () => kv.put(key, encode(value)));
+  const put = (key: string, bytes: Uint8Array) => guard(`write ${key}`, () => kv.put(key, bytes));
+  // Writes go out one after the other in call order, whether or not the caller awaits each:
+  // the executor awaits them before the point of no return and pipelines them after it, so the
+  // pause clients see does not wait for the store once per step.
+  let tail: Promise<unknown> = Promise.resolve();
 
-  async function step(progress: UpgradeProgress): Promise<void> {
+  function step(progress: UpgradeProgress): Promise<void> {
     const active = { id: progress.id, state: progress.state, passedPonr: progress.passedPonr };
-    // Active first: a death between the two writes leaves the flag ahead of the report, never behind.
-    if (
-      written?.id !== active.id ||
-      written.state !== active.state ||
-      written.passedPonr !== active.passedPonr
-    ) {
-      await put(activeKey, active);
-      written = active;
-    }
-    await put(reportKey(progress.id), progress);
+    // Encoded now: the progress object keeps changing while the write waits its turn.
+    const activeBytes =
+      written?.id !== active.id || written.state !== active.state || written.passedPonr !== active.passedPonr
+        ? encode(active)
+        : undefined;
+    if (activeBytes) written = active;
+    const reportBytes = encode(progress);
+    const write = tail.then(async () => {
+      // Active first: a death between the two writes leaves the flag ahead of the report, never behind.
+      if (activeBytes) await put(activeKey, activeBytes);
+      await put(reportKey(progress.id), reportBytes);
+    });
+    tail = write.catch(() => {});
+    return write;
   }
 
   return {
@@ -91,9 +101,14 @@ export async function openJournal(
     step,
 
     async end(report) {
-      await put(reportKey(report.id), report);
+      await tail;
+      await put(reportKey(report.id), encode(report));
       await guard(`delete ${activeKey}`, () => kv.delete(activeKey));
       written = undefined;
+    },
+
+    async flushed() {
+      await tail;
     },
 
     async active() {

@@ -30,9 +30,14 @@ interface Seen {
   journaled: [string, string, boolean][];
 }
 
-/** Instructions that read the journal while they run: what a node dying at that moment would find. */
+/**
+ * Instructions that read the journal while they run: what a node dying at that moment would
+ * find once the writes asked for so far are stored (after the point of no return they are
+ * pipelined, not awaited per step).
+ */
 function probing(journal: Journal, id: string, seen: Seen[], fail?: string) {
   const probe = async (op: string) => {
+    await journal.flushed();
     const report = await journal.get(id);
     seen.push({
       op,

@@ -17,6 +17,7 @@ hooks:
     - notify_clients: "You will be disconnected NOW."
     - disconnect_clients: upgrade
     - maintenance: { on: on, message: "upgrading chat", until: "2026-11-25T06:00:00Z" }
+    - sleep: 500ms   # the maintenance window stays open a moment: a client tries to connect in it
   after:
     - maintenance: off
 up:
@@ -51,7 +52,7 @@ describe('relup hooks around an upgrade (real NATS)', () => {
       to: '1.1.0',
       onEvent: (e) => {
         // While maintenance holds, a new client is refused with the reason.
-        if (e.type === 'step_started' && e.step?.startsWith('suspend_acceptors'))
+        if (e.type === 'step_completed' && e.step?.startsWith('maintenance') && node.isMaintenance())
           refusedDuring = Session.open(nc, 'chat', { user: 'late', room: 'h' }).catch((err: unknown) => err);
       },
     });
