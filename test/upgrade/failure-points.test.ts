@@ -57,6 +57,20 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
       UPDATE('1.0.0', '1.4.0', '  - apply: { module: migrations/fail.ts, priority: high }\n'),
     );
     await sandbox.derive('1.1.0', '1.5.0', undefined, failing);
+    // 1.6.0: a migration whose undo fails, then a failing one: the rollback itself fails.
+    await sandbox.derive('1.1.0', '1.6.0', undefined, {
+      ...failing,
+      'migrations/ok.ts': 'export default () => {};\n',
+      'migrations/unok.ts': 'export default () => { throw new Error("cannot undo"); };\n',
+    });
+    sandbox.relup(
+      '1.0.0-1.6.0',
+      UPDATE(
+        '1.0.0',
+        '1.6.0',
+        '  - apply: { module: migrations/ok.ts, priority: high, down: migrations/unok.ts }\n  - apply: { module: migrations/fail.ts, priority: high }\n',
+      ),
+    );
     sandbox.relup(
       '1.0.0-1.5.0',
       UPDATE('1.0.0', '1.5.0', '  - apply: { module: migrations/fail.ts, priority: low }\n'),
@@ -211,6 +225,20 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     expect(after.acceptorSuspended).toBe(false);
     expect((await fine!.request({ type: 'say', text: 'after' })).ok).toBe(true);
     expect((await stuck!.request({ type: 'say', text: 'after' })).ok).toBe(true);
+  });
+
+  it('a rollback that fails too leaves the node in maintenance with the incident', async () => {
+    const { node } = await nodeWithTraffic('inc');
+    const report = await upgrade(node, { to: '1.6.0' });
+    expect(report.outcome).toBe('failed');
+    expect(report.error?.code).toBe('ROLLBACK_FAILED');
+    expect(node.state).toBe('maintenance');
+    expect(node.status().maintenance).toMatchObject([
+      {
+        reason: 'upgrade_failed',
+        details: { details: { undo: { error: { message: expect.stringMatching(/cannot undo/) } } } },
+      },
+    ]);
   });
 
   it('a failing low-priority apply is reported as a warning and the upgrade goes on', async () => {
