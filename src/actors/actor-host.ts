@@ -48,6 +48,11 @@ export interface ActorHostOptions {
   onEmit?: EmitHandler;
   /** False for actors that cannot be suspended: bulk suspension then reports `not_supported`. */
   suspendable?: boolean;
+  /**
+   * Called once when the actor ends. Cheaper than `exited.then` for hosts of many actors: one
+   * shared function instead of a promise and a closure per actor (measured ~400 B per channel).
+   */
+  onExit?: (reason: ExitReason, actor: ActorHost) => void;
 }
 
 /** An actor's logic and state at one moment (see {@link ActorHost.checkpoint}). */
@@ -81,6 +86,7 @@ export class ActorHost {
   snapshot: Snapshot<unknown>;
   readonly suspendable: boolean;
   private readonly onEmit: EmitHandler | undefined;
+  private readonly onExit: ((reason: ExitReason, actor: ActorHost) => void) | undefined;
   private queue: Envelope[] | undefined;
   private head = 0;
   private busy = false;
@@ -97,6 +103,7 @@ export class ActorHost {
     this.logic = opts.logic;
     this.version = opts.version;
     this.onEmit = opts.onEmit;
+    this.onExit = opts.onExit;
     this.suspendable = opts.suspendable ?? true;
     if (opts.snapshot !== undefined) {
       const restored = restoreLogic(opts.logic, opts.snapshot);
@@ -469,5 +476,6 @@ export class ActorHost {
     this.notifyIdle();
     this.exitReason = reason;
     this.exit?.resolve(reason);
+    this.onExit?.(reason, this);
   }
 }

@@ -29,17 +29,21 @@ export interface EffectPorts {
   cast(name: string, event: EventObject): void;
 }
 
-/** Builds the emit handler of an actor; `session` is set for channels (their own client). */
+/**
+ * Builds the emit handler of a kind of actor. For channels `ownSession` is true: the actor's id
+ * is its session, the client a push without `to` goes to. One handler serves every actor of a
+ * service, so a channel costs no closure of its own.
+ */
 export function effectHandler(
   ports: EffectPorts,
-  session: string | undefined,
-  onClose?: (reason: string) => void,
+  ownSession: boolean,
+  onClose?: (session: string, reason: string) => void,
 ): EmitHandler {
   return (emitted: EventObject, ctx: EmitContext) => {
     const effect = emitted as Effect;
     switch (effect.type) {
       case 'push': {
-        const to = effect.to ?? session;
+        const to = effect.to ?? (ownSession ? ctx.actor.id : undefined);
         if (to === undefined) return undefined;
         const payload = encode(effect.message);
         if (Array.isArray(to)) for (const s of to) ports.nc.publish(ports.subjects.push(s), payload);
@@ -70,7 +74,7 @@ export function effectHandler(
         ports.cast(effect.to, effect.event);
         return undefined;
       case 'close':
-        onClose?.(effect.reason ?? 'closed by the service');
+        onClose?.(ctx.actor.id, effect.reason ?? 'closed by the service');
         return undefined;
       default:
         throw new RelupError('BAD_MESSAGE', `unknown effect ${JSON.stringify(emitted.type)} emitted`);

@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { AnyActorLogic, EventObject } from 'xstate';
-import { ActorHost, type VersionedSnapshot } from '../actors/actor-host.ts';
+import { ActorHost, type EmitHandler, type VersionedSnapshot } from '../actors/actor-host.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
@@ -38,6 +38,8 @@ const NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$/;
  */
 export class NamedActors {
   private readonly owned = new Map<string, Owned>();
+  /** One emit handler for every named actor of the node. */
+  private readonly emit: EmitHandler;
   private readonly claiming = new Map<string, Promise<void>>();
   /** Keeps named actors' state across restarts (the node's restart modes); set by the node. */
   persistence: StatePersistence | undefined;
@@ -50,7 +52,12 @@ export class NamedActors {
     private readonly registry: ActorRegistry,
     private readonly resolve: LogicResolver,
     private readonly timeoutMs = 5000,
-  ) {}
+  ) {
+    this.emit = effectHandler(
+      { nc, subjects, call: (n, e) => this.call(n, e), cast: (n, e) => this.cast(n, e) },
+      false,
+    );
+  }
 
   /** Sends a request to the named actor wherever it lives, claiming it when nobody owns it. */
   async call<E extends EventObject>(name: string, event: E): Promise<unknown> {
@@ -221,15 +228,7 @@ export class NamedActors {
         version: found.version,
         input: { name },
         snapshot,
-        onEmit: effectHandler(
-          {
-            nc: this.nc,
-            subjects: this.subjects,
-            call: (n, e) => this.call(n, e),
-            cast: (n, e) => this.cast(n, e),
-          },
-          undefined,
-        ),
+        onEmit: this.emit,
       });
     try {
       actor = make(restored?.snapshot);

@@ -1,7 +1,7 @@
 import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
-import { ActorHost, type VersionedSnapshot } from '../actors/actor-host.ts';
+import { ActorHost, type EmitHandler, type Envelope, type VersionedSnapshot } from '../actors/actor-host.ts';
 import type { Child, ExitReason } from '../actors/child.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
@@ -55,6 +55,16 @@ export class ServiceHost implements Child {
   readonly exited: Promise<ExitReason>;
   private readonly channels = new Map<string, ChannelEntry>();
   private readonly group: string;
+  /** Shared by every channel of the service (per-channel closures cost ~1 KB each, measured). */
+  private readonly emit: EmitHandler;
+  private readonly onSessionMessage: (err: Error | null, msg: Msg) => void;
+  private readonly channelExit = (reason: ExitReason, actor: ActorHost): void => {
+    if (reason !== 'normal' && reason !== 'shutdown')
+      void this.closeChannel(
+        actor.id,
+        `channel failed: ${String((reason.error as Error)?.message ?? reason.error)}`,
+      );
+  };
   private exit!: (reason: ExitReason) => void;
   /** False until started: a service whose restart mode is `cleanup` waits for an explicit start. */
   started = false;
@@ -68,6 +78,15 @@ export class ServiceHost implements Child {
       this.exit = resolve;
     });
     this.acceptor = new Acceptor(deps.nc, deps.subjects, def.name, (msg) => this.admit(msg));
+    const { nc, subjects, named } = deps;
+    this.emit = effectHandler(
+      { nc, subjects, call: (n, e) => named.call(n, e), cast: (n, e) => named.cast(n, e) },
+      true,
+      (session, reason) => void this.closeChannel(session, reason),
+    );
+    // The session is the last token of the subject: one callback for every channel.
+    const at = subjects.session('').length;
+    this.onSessionMessage = (_err, msg) => this.deliver(msg.subject.slice(at), msg);
   }
 
   /** The service's name. */
@@ -116,22 +135,17 @@ export class ServiceHost implements Child {
   ): ActorHost {
     const logic = this.def.channel;
     if (!logic) throw new RelupError('UNKNOWN_SERVICE', `service ${this.name} has no channels`);
-    const { nc, subjects, named } = this.deps;
+    const { nc, subjects } = this.deps;
     const actor = new ActorHost({
       id: session,
       logic,
       version: this.def.version,
       input: { ...input, session },
       snapshot: snapshot?.snapshot,
-      onEmit: effectHandler(
-        { nc, subjects, call: (n, e) => named.call(n, e), cast: (n, e) => named.cast(n, e) },
-        session,
-        (reason) => void this.closeChannel(session, reason),
-      ),
+      onEmit: this.emit,
+      onExit: this.channelExit,
     });
-    const sub = nc.subscribe(subjects.session(session), {
-      callback: (_err, msg) => this.deliver(session, msg),
-    });
+    const sub = nc.subscribe(subjects.session(session), { callback: this.onSessionMessage });
     const kept = this.deps.persistence?.keeps(this.name, 'channels') === true;
     this.channels.set(session, {
       actor,
@@ -143,13 +157,6 @@ export class ServiceHost implements Child {
       savedVersion: actor.version,
     });
     this.deps.registry.add(this.group, actor);
-    void actor.exited.then((reason) => {
-      if (reason !== 'normal' && reason !== 'shutdown')
-        void this.closeChannel(
-          session,
-          `channel failed: ${String((reason.error as Error)?.message ?? reason.error)}`,
-        );
-    });
     return actor;
   }
 
@@ -364,15 +371,14 @@ export class ServiceHost implements Child {
       respondError(msg, err);
       return;
     }
+    const env: Envelope = { event };
     if (msg.reply) {
-      entry.actor.enqueue({
-        event,
-        reply: (body) => respondOk(msg, body),
-        fail: (err) => respondError(msg, err),
-      });
-    } else {
-      entry.actor.enqueue({ event });
+      // Assigned, not written in the literal: tsx (esbuild keepNames) would wrap each named
+      // arrow in __name() on the hot path (measured 3–10 % CPU per message).
+      env.reply = (body) => respondOk(msg, body);
+      env.fail = (err) => respondError(msg, err);
     }
+    entry.actor.enqueue(env);
   }
 }
 
