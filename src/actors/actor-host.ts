@@ -137,6 +137,11 @@ export class ActorHost {
     return this.state;
   }
 
+  /** A message is being handled now (an async effect is running). */
+  get inFlight(): boolean {
+    return this.busy;
+  }
+
   /** Messages waiting in the mailbox. */
   get queued(): number {
     return this.queue ? this.queue.length - this.head : 0;
