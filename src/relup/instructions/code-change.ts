@@ -1,4 +1,4 @@
-import type { Instruction } from '../instruction.ts';
+import type { Instruction, Step } from '../instruction.ts';
 import { makeStep } from '../step.ts';
 import { codeChangeProblems, codeChangeRequest, reversedCodeChange, targetOf } from '../step-args.ts';
 
@@ -17,11 +17,15 @@ export const codeChange: Instruction = {
   async undo({ step, runtime }) {
     await runtime.codeChange(targetOf(step), reversedCodeChange(step));
   },
-  inverse: (step) =>
-    makeStep({
-      op: step.op,
-      target: targetOf(step),
-      args: { ...reversedCodeChange(step) },
-      origin: step.origin,
-    }),
+  inverse: invertCodeChange,
 };
+
+/** The same step the other way (from and to swapped, direction reversed): code_change's and pre-flight's inverse. */
+export function invertCodeChange(step: Step): Step {
+  return makeStep({
+    op: step.op,
+    target: targetOf(step),
+    args: { ...reversedCodeChange(step) },
+    origin: step.origin,
+  });
+}

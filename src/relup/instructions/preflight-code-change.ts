@@ -1,6 +1,6 @@
 import type { Instruction } from '../instruction.ts';
-import { makeStep } from '../step.ts';
-import { codeChangeProblems, codeChangeRequest, reversedCodeChange, targetOf } from '../step-args.ts';
+import { codeChangeProblems, codeChangeRequest, targetOf } from '../step-args.ts';
+import { invertCodeChange } from './code-change.ts';
 
 /**
  * Runs a service's migration on copies of its live snapshots before the point of no return, so a
@@ -17,11 +17,5 @@ export const preflightCodeChange: Instruction = {
     await runtime.preflightCodeChange(targetOf(step), codeChangeRequest(step));
     return { result: 'ok' };
   },
-  inverse: (step) =>
-    makeStep({
-      op: step.op,
-      target: targetOf(step),
-      args: { ...reversedCodeChange(step) },
-      origin: step.origin,
-    }),
+  inverse: invertCodeChange,
 };
