@@ -2,6 +2,7 @@ import { RelupError } from '../errors.ts';
 import { DEFAULT_SUSPEND_TIMEOUT_MS } from './duration.ts';
 import type { Step } from './instruction.ts';
 import type { CodeChangeRequest } from './runtime.ts';
+import { makeStep } from './step.ts';
 
 /** Problems for arguments an instruction does not know (typos surface at compile time). */
 export function unknownArgs(step: Step, known: readonly string[]): string[] {
@@ -86,4 +87,14 @@ export function reversedCodeChange(step: Step): CodeChangeRequest {
 /** Whether a value is a plain JSON object. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The same code change the other way (from and to swapped, direction reversed): the inverse of code_change and its pre-flight. */
+export function invertCodeChange(step: Step): Step {
+  return makeStep({
+    op: step.op,
+    target: targetOf(step),
+    args: { ...reversedCodeChange(step) },
+    origin: step.origin,
+  });
 }

@@ -1,6 +1,11 @@
-import type { Instruction, Step } from '../instruction.ts';
-import { makeStep } from '../step.ts';
-import { codeChangeProblems, codeChangeRequest, reversedCodeChange, targetOf } from '../step-args.ts';
+import type { Instruction } from '../instruction.ts';
+import {
+  codeChangeProblems,
+  codeChangeRequest,
+  invertCodeChange,
+  reversedCodeChange,
+  targetOf,
+} from '../step-args.ts';
 
 /** Migrates every live actor and channel of a service into the loaded code (OTP's code_change). */
 export const codeChange: Instruction = {
@@ -19,13 +24,3 @@ export const codeChange: Instruction = {
   },
   inverse: invertCodeChange,
 };
-
-/** The same step the other way (from and to swapped, direction reversed): code_change's and pre-flight's inverse. */
-export function invertCodeChange(step: Step): Step {
-  return makeStep({
-    op: step.op,
-    target: targetOf(step),
-    args: { ...reversedCodeChange(step) },
-    origin: step.origin,
-  });
-}

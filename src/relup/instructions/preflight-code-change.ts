@@ -1,6 +1,5 @@
 import type { Instruction } from '../instruction.ts';
-import { codeChangeProblems, codeChangeRequest, targetOf } from '../step-args.ts';
-import { invertCodeChange } from './code-change.ts';
+import { codeChangeProblems, codeChangeRequest, invertCodeChange, targetOf } from '../step-args.ts';
 
 /**
  * Runs a service's migration on copies of its live snapshots before the point of no return, so a
