@@ -7,7 +7,7 @@ import { createActor } from 'xstate';
 import type { ChildSpec } from '../actors/child-spec.ts';
 import { ActorRegistry } from '../actors/registry.ts';
 import { type Supervisor, startSupervisor } from '../actors/supervisor.ts';
-import { RelupError } from '../errors.ts';
+import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
@@ -218,12 +218,7 @@ export class RelupNode {
       const snapshots = await SnapshotStore.open(nc);
       const journal = await openJournal(nc, opts.nodeId);
       // A node that died mid-upgrade boots its permanent release; the journal says what was cut short.
-      const interrupted = await journal.active();
-      if (interrupted)
-        log.warn(
-          { upgrade: interrupted },
-          'an upgrade was interrupted on this node; booting the permanent release',
-        );
+      const interrupted = await closeInterrupted(journal, log);
       const version = opts.release ?? (await store.permanent())?.version ?? (await newest(opts.releasesDir));
       const dir = join(opts.releasesDir, version);
       const manifest = await readManifest(dir);
@@ -256,6 +251,7 @@ export class RelupNode {
         opts.superAdminTokens ?? [],
       );
       const running = node;
+      node.lastUpgrade = interrupted;
       node.restartModes = new RestartModes({
         node: opts.nodeId,
         nc,
@@ -418,6 +414,43 @@ export class RelupNode {
 /** Starts a node (see {@link NodeOptions}). */
 export function startNode(opts: NodeOptions): Promise<RelupNode> {
   return RelupNode.start(opts);
+}
+
+/**
+ * An upgrade the journal shows in flight belonged to a run of this node that died: it is closed
+ * as `failed` (the step in flight named), so status reports it and later boots do not warn again.
+ */
+async function closeInterrupted(journal: Journal, log: Logger): Promise<UpgradeReport | undefined> {
+  const active = await journal.active();
+  if (!active) return undefined;
+  const progress = await journal.get(active.id);
+  const inFlight = progress?.steps.find((s) => s.result === 'running')?.id ?? 'unknown';
+  const now = new Date().toISOString();
+  const error: ErrorBody = { code: 'STEP_FAILED', message: 'the node stopped during this step' };
+  const report: UpgradeReport = {
+    id: active.id,
+    release: progress?.release ?? '',
+    from: progress?.from ?? '',
+    to: progress?.to ?? '',
+    direction: progress?.direction ?? 'up',
+    passedPonr: active.passedPonr,
+    steps: progress?.steps ?? [],
+    startedAt: progress?.startedAt ?? now,
+    outcome: 'failed',
+    error: {
+      code: 'STEP_FAILED',
+      message: `the node died during ${inFlight}`,
+      details: { step: inFlight, error },
+    },
+    endedAt: now,
+    durationMs: 0,
+  };
+  log.warn(
+    { upgrade: active.id, step: inFlight, passedPonr: active.passedPonr },
+    'an upgrade was interrupted on this node; booting the permanent release',
+  );
+  await journal.end(report);
+  return report;
 }
 
 /** Services whose engine range or required services the release does not satisfy. */
