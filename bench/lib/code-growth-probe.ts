@@ -4,6 +4,7 @@
 //   code-growth-probe.ts <nats url> <upgrades> <channels>
 import { upgrade } from '../../src/node/upgrade.ts';
 import { openChannels, serviceOf, startBenchNode } from './nodes.ts';
+import { runProbe } from './run-probe.ts';
 
 /** What the probe prints. */
 export interface GrowthResult {
@@ -58,13 +59,4 @@ async function main(): Promise<GrowthResult> {
   };
 }
 
-main().then(
-  (r) => {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`${String((err as Error)?.stack ?? err)}\n`);
-    process.exit(1);
-  },
-);
+runProbe(main);

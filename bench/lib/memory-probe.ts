@@ -9,6 +9,7 @@ import { initialLogic } from '../../src/actors/logic-scope.ts';
 import { loadService } from '../../src/release/code-loader.ts';
 import { readManifest } from '../../src/release/manifest.ts';
 import { CHAT_RELEASES, openChannels, startBenchNode } from './nodes.ts';
+import { runProbe } from './run-probe.ts';
 
 /** What the probe prints. */
 export interface ProbeResult {
@@ -79,13 +80,4 @@ function per(
   };
 }
 
-main().then(
-  (r) => {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`${String((err as Error)?.stack ?? err)}\n`);
-    process.exit(1);
-  },
-);
+runProbe(main);
