@@ -40,11 +40,12 @@ export async function waitAtBarrier(w: BarrierWait): Promise<void> {
           ),
         w.timeoutMs,
       );
-      subs.push(w.nc.subscribe(s.go, { max: 1, callback: () => resolve() }));
+      // A subscription error (e.g. not allowed to subscribe) must never read as `go`.
+      subs.push(w.nc.subscribe(s.go, { max: 1, callback: (err) => (err ? reject(err) : resolve()) }));
       subs.push(
         w.nc.subscribe(s.abort, {
           max: 1,
-          callback: (_err, msg) => reject(aborted(w.id, reasonOf(msg.data))),
+          callback: (err, msg) => reject(err ?? aborted(w.id, reasonOf(msg.data))),
         }),
       );
       // flush: the server has registered both subscriptions before anyone can see `ready`.

@@ -32,7 +32,11 @@ export class BarrierCoordinator {
 
   /** Listens for ready announcements; resolves once the server knows, before any node is asked to upgrade. */
   async start(): Promise<void> {
-    this.sub = this.nc.subscribe(this.subjects.ready, { callback: (_err, msg) => this.onReady(msg.data) });
+    this.sub = this.nc.subscribe(this.subjects.ready, {
+      callback: (err, msg) => {
+        if (!err) this.onReady(msg.data);
+      },
+    });
     await this.nc.flush();
     this.timer = setTimeout(
       () =>

@@ -22,7 +22,9 @@ export class HeldAcceptors {
     if (this.subs.has(service)) return;
     const sub = this.nc.subscribe(this.subjects.connect(service), {
       queue: this.subjects.queue(service),
-      callback: (_err, msg) => {
+      callback: (err, msg) => {
+        // A subscription error (e.g. a permission violation) closes it; there is no message to answer.
+        if (err) return;
         // Maintenance may have just ended while the service restarts: still answer, never drop.
         respondError(
           msg,

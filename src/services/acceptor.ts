@@ -26,7 +26,9 @@ export class Acceptor {
     if (this.sub) return;
     this.sub = this.nc.subscribe(this.subjects.connect(this.service), {
       queue: this.subjects.queue(this.service),
-      callback: (_err, msg) => {
+      callback: (err, msg) => {
+        // A subscription error (e.g. a permission violation) closes it: check() reports the closed acceptor.
+        if (err) return;
         if (this.suspended) this.held.push(msg);
         else this.admit(msg);
       },

@@ -45,7 +45,9 @@ export class Session {
     )) as { session: string };
     // Subscribe to pushes before anything can be pushed: the session does not push before its first message.
     const pushSub = nc.subscribe(subjects.push(body.session), {
-      callback: (_err, msg) => opts.onPush?.(decode(msg.data)),
+      callback: (err, msg) => {
+        if (!err) opts.onPush?.(decode(msg.data));
+      },
     });
     await nc.flush();
     return new Session(nc, subjects, body.session, pushSub, timeoutMs);

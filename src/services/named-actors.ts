@@ -215,7 +215,9 @@ export class NamedActors {
     let actor: ActorHost | undefined;
     const early: Msg[] = [];
     const sub = this.nc.subscribe(this.subjects.actor(name), {
-      callback: (_err, msg) => {
+      callback: (err, msg) => {
+        // A subscription error (e.g. a permission violation) closes it; there is no message to answer.
+        if (err) return;
         if (actor) this.deliver(actor, msg);
         else early.push(msg);
       },

@@ -86,7 +86,10 @@ export class ServiceHost implements Child {
     );
     // The session is the last token of the subject: one callback for every channel.
     const at = subjects.session('').length;
-    this.onSessionMessage = (_err, msg) => this.deliver(msg.subject.slice(at), msg);
+    this.onSessionMessage = (err, msg) => {
+      // A subscription error (e.g. a permission violation) closes it; there is no message.
+      if (!err) this.deliver(msg.subject.slice(at), msg);
+    };
   }
 
   /** The service's name. */
