@@ -117,6 +117,19 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     expect((await sessions[0]!.request({ type: 'say', text: 'after' })).ok).toBe(true);
   });
 
+  it('before the point of no return: an acceptor that is not subscribed fails check_acceptors → aborted', async () => {
+    const { node } = await nodeWithTraffic('acc');
+    const chat = node.services.get('chat')!;
+    await chat.acceptor.stop();
+    const before = fingerprint(node);
+    const report = await upgrade(node, { to: '1.1.0' });
+    expect(report.outcome).toBe('aborted');
+    expect(report.error?.code).toBe('CHECK_FAILED');
+    expect(report.error?.message).toMatch(/acceptor of chat is not subscribed/);
+    expect(fingerprint(node)).toEqual(before);
+    expect(report.steps.map((s) => s.op)).toEqual(['check_acceptors']);
+  });
+
   it('before the point of no return: a migration that throws on a copy of live state → aborted, nothing changed', async () => {
     const { node, sessions } = await nodeWithTraffic('pre');
     const before = fingerprint(node);
