@@ -208,6 +208,8 @@ export const executorMachine = setup({
         upgrade: context.id,
         type: 'state',
         state,
+        // The plan's size, so a progress display can show "7/13 steps".
+        total: context.steps.length,
         at: new Date().toISOString(),
         ...(context.error && { error: context.error }),
       });

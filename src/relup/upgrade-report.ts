@@ -81,6 +81,8 @@ export interface UpgradeEvent {
   /** ISO 8601. */
   at: string;
   durationMs?: number;
+  /** The number of steps in the plan (state events). */
+  total?: number;
   /** The result of a completed step (`warning` shows here). */
   result?: StepReport['result'];
   error?: ErrorBody;

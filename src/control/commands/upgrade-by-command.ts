@@ -69,6 +69,7 @@ export async function upgradeByCommand(
         step: e.step,
         state: e.state,
         durationMs: e.durationMs,
+        total: e.total,
         result: e.result,
         error: e.error,
       }),
