@@ -141,6 +141,8 @@ function stepEvent(
     at: new Date().toISOString(),
     ...(type === 'step_started' ? {} : { durationMs: record.durationMs }),
     ...(type === 'step_completed' && { result: record.result }),
+    // A bulk suspension's count, so a progress display shows channels suspended exactly.
+    ...(type === 'step_completed' && record.bulk && { bulk: record.bulk }),
     ...(record.error && { error: record.error }),
   };
 }

@@ -83,6 +83,8 @@ export interface UpgradeEvent {
   durationMs?: number;
   /** The number of steps in the plan (state events). */
   total?: number;
+  /** The result of a bulk suspension (step_completed of suspend_channels / suspend). */
+  bulk?: BulkResult;
   /** The result of a completed step (`warning` shows here). */
   result?: StepReport['result'];
   error?: ErrorBody;

@@ -70,6 +70,7 @@ export async function upgradeByCommand(
         state: e.state,
         durationMs: e.durationMs,
         total: e.total,
+        bulk: e.bulk,
         result: e.result,
         error: e.error,
       }),
