@@ -1,6 +1,7 @@
 import { type NatsConnection, nuid, type Subscription, TimeoutError } from '@nats-io/nats-core';
 import { type ErrorBody, RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
+import { isNoResponders } from '../nats/no-responders.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import type { UpgradeEvent } from '../relup/upgrade-report.ts';
 import { type DiscoveredNode, discover as discoverNodes } from './discovery.ts';
@@ -165,15 +166,6 @@ export class ControlClient {
       [Symbol.asyncIterator]: () => iterator,
     };
   }
-}
-
-function isNoResponders(err: unknown): boolean {
-  const e = err as { isNoResponders?: () => boolean; message?: string; name?: string } | undefined;
-  return (
-    e?.isNoResponders?.() === true ||
-    e?.name === 'NoRespondersError' ||
-    /no responders/i.test(String(e?.message))
-  );
 }
 
 function requestError(err: unknown, node: string, cmd: string, timeoutMs: number): RelupError {

@@ -1,6 +1,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
+import { isNoResponders } from '../nats/no-responders.ts';
 import { raiseIfError } from '../nats/reply.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 
@@ -93,8 +94,7 @@ async function request(
   try {
     data = (await nc.request(subject, encode(payload), { timeout: timeoutMs })).data;
   } catch (err) {
-    const e = err as { isNoResponders?: () => boolean; message?: string };
-    if (e.isNoResponders?.() || /no responders/i.test(String(e.message))) throw noResponders();
+    if (isNoResponders(err)) throw noResponders();
     throw new RelupError('TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`, { subject });
   }
   return raiseIfError(decode(data));
