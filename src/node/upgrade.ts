@@ -1,8 +1,8 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nuid } from '@nats-io/nats-core';
 import { RelupError } from '../errors.ts';
 import { readManifest } from '../release/manifest.ts';
+import { pathExists } from '../release/path-exists.ts';
 import { type CompiledRelup, compileRelupFile } from '../relup/compile.ts';
 import { runUpgrade, type UpgradeEvent } from '../relup/executor.ts';
 import type { Instruction, Plan } from '../relup/instruction.ts';
@@ -57,7 +57,7 @@ export async function planTransition(node: RelupNode, to: string, registry?: Reg
   let compiled: CompiledRelup;
   let direction: 'up' | 'down';
   let file: string;
-  if (await exists(upFile)) {
+  if (await pathExists(upFile)) {
     file = upFile;
     direction = 'up';
     compiled = await compileRelupFile(upFile, {
@@ -65,7 +65,7 @@ export async function planTransition(node: RelupNode, to: string, registry?: Reg
       toManifest: manifest,
       registry,
     });
-  } else if (await exists(downFile)) {
+  } else if (await pathExists(downFile)) {
     file = downFile;
     direction = 'down';
     compiled = await compileRelupFile(downFile, {
@@ -203,13 +203,4 @@ async function undoChecks(
   const signal = new AbortController().signal;
   for (const step of [...plan.before].reverse())
     await instructions(step.op)?.undo?.({ step, plan, runtime, signal });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { type NatsConnection, nuid } from '@nats-io/nats-core';
 import semver from 'semver';
@@ -7,6 +7,7 @@ import { isSubjectToken } from '../nats/subjects.ts';
 import { verifyRelease } from './code-loader.ts';
 import { MANIFEST_FILE, manifestSchema, type ReleaseManifest, readManifest } from './manifest.ts';
 import { get, openReleaseObjects, type ReleaseObjectsOptions, releaseObjectName } from './object-store.ts';
+import { pathExists } from './path-exists.ts';
 
 /**
  * Downloads a published release into `<releasesDir>/<version>/`. Everything is written to a
@@ -27,7 +28,7 @@ export async function fetchRelease(
   if (semver.valid(version) === null)
     throw new RelupError('BAD_OPTIONS', `${version} is not a semver version`);
   const target = join(releasesDir, version);
-  if (await exists(target))
+  if (await pathExists(target))
     throw new RelupError('CONFLICT', `${target} exists already; a release folder is never overwritten`, {
       target,
     });
@@ -81,7 +82,7 @@ export async function ensureRelease(
   version: string,
   opts: ReleaseObjectsOptions = {},
 ): Promise<boolean> {
-  if (semver.valid(version) !== null && (await exists(join(releasesDir, version, MANIFEST_FILE))))
+  if (semver.valid(version) !== null && (await pathExists(join(releasesDir, version, MANIFEST_FILE))))
     return false;
   try {
     await fetchRelease(nc, name, version, releasesDir, opts);
@@ -91,7 +92,7 @@ export async function ensureRelease(
     if (
       err instanceof RelupError &&
       err.code === 'CONFLICT' &&
-      (await exists(join(releasesDir, version, MANIFEST_FILE)))
+      (await pathExists(join(releasesDir, version, MANIFEST_FILE)))
     )
       return false;
     throw err;
@@ -151,11 +152,4 @@ async function renameInto(tmp: string, target: string): Promise<void> {
       throw new RelupError('CONFLICT', `${target} appeared while the release was being fetched`, { target });
     throw err;
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
