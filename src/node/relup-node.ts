@@ -107,9 +107,7 @@ export class RelupNode {
   /** Node events, published on `<prefix>.evt.<node>` and to in-process listeners. */
   readonly events: NodeEvents;
   /** Scheduled jobs; skipped in maintenance unless allowed there. */
-  readonly scheduler = new Scheduler((job) =>
-    this.isAllowed(job.allowInMaintenance ? 'jobs' : `job:${job.name}`),
-  );
+  readonly scheduler = new Scheduler((job) => this.isAllowed(`job:${job.name}`, job.allowInMaintenance));
   /** Services not running now because maintenance stopped them (name → definition). */
   readonly held = new Map<string, ServiceDefinition>();
   /** Services an operator disabled (they stay stopped until the next release). */
@@ -185,13 +183,16 @@ export class RelupNode {
     return this.state === 'maintenance';
   }
 
-  /** Whether a feature may run now: everything outside maintenance, only what is allowed inside it. */
-  isAllowed(feature: string): boolean {
+  /**
+   * Whether a feature may run now: everything once initialized, and in maintenance only what is
+   * declared allowed there (`allowInMaintenance`) or listed in {@link allowedInMaintenance}.
+   */
+  isAllowed(feature: string, allowInMaintenance = false): boolean {
     if (!this.isMaintenance()) return this.isInitialized();
-    return feature === 'jobs' || feature === 'admin' || this.allowedInMaintenance.has(feature);
+    return allowInMaintenance || this.allowedInMaintenance.has(feature);
   }
 
-  /** Features (`job:<name>`, `service:<name>`, listener names) allowed in maintenance besides the admin ones. */
+  /** Features (`job:<name>`, `service:<name>`) an operator allows in maintenance besides those declared so. */
   readonly allowedInMaintenance = new Set<string>();
 
   /** Connects, resolves the release to boot, loads and starts its services. */
