@@ -5,10 +5,12 @@ import { ActorHost, type EmitHandler, type VersionedSnapshot } from '../actors/a
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
-import { raiseIfError, respondError, respondOk } from '../nats/reply.ts';
+import { isNoResponders } from '../nats/no-responders.ts';
+import { raiseIfError, respondError } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { effectHandler } from './effects.ts';
 import type { Presence } from './presence.ts';
+import { requestEnvelope } from './request-envelope.ts';
 import { restoredNamed } from './snapshot-restore.ts';
 import { namedKey } from './snapshot-store.ts';
 import { isDirty, type StatePersistence } from './state-persistence.ts';
@@ -70,7 +72,7 @@ export class NamedActors {
         });
         return raiseIfError(decode(msg.data));
       } catch (err) {
-        if (!isNoResponders(err)) {
+        if (!ownerGone(err)) {
           if (err instanceof RelupError) throw err;
           throw new RelupError('TIMEOUT', `actor ${name} did not answer within ${this.timeoutMs} ms`, {
             name,
@@ -293,13 +295,11 @@ export class NamedActors {
       respondError(msg, err);
       return;
     }
-    actor.enqueue({ event, reply: (body) => respondOk(msg, body), fail: (err) => respondError(msg, err) });
+    actor.enqueue(requestEnvelope(event, msg));
   }
 }
 
-function isNoResponders(err: unknown): boolean {
-  if (err instanceof RelupError) return err.code === 'NO_RESPONDERS';
-  const e = err as { code?: string; name?: string; message?: string; isNoResponders?: () => boolean };
-  if (typeof e?.isNoResponders === 'function') return e.isNoResponders();
-  return e?.code === '503' || /no responders/i.test(String(e?.message));
+/** No owner answered: NATS found no subscriber, or a released owner said so (see deliver). */
+function ownerGone(err: unknown): boolean {
+  return err instanceof RelupError ? err.code === 'NO_RESPONDERS' : isNoResponders(err);
 }
