@@ -43,7 +43,10 @@ export const ErrorCodes = {
   ENGINE_MISMATCH: 'the release needs another engine version',
   CONFLICT: 'the value changed since it was read (compare-and-set failed)',
   STORE_FAILED: 'the release store (JetStream KV) could not be read or written',
-  SNAPSHOT_STORE_FAILED: 'the snapshot store (JetStream KV relup_snapshots) could not be read or written',
+  SNAPSHOT_STORE_FAILED:
+    'the state store (JetStream KV relup_snapshots, stream relup_events) could not be read or written',
+  STATE_NOT_MIGRATED:
+    'stored state was written by another version and cannot be brought to the running one; it is kept untouched',
   BAD_RELUP: 'a relup file is invalid; details.problems lists every problem with its path',
   PLAN_CYCLE: 'the dependencies of a relup plan form a cycle',
   PLAN_MISSING_DEPENDENCY: 'a step of a relup plan requires a step the plan does not have',

@@ -53,7 +53,18 @@ export interface ActorHostOptions {
    * shared function instead of a promise and a closure per actor (measured ~400 B per channel).
    */
   onExit?: (reason: ExitReason, actor: ActorHost) => void;
+  /**
+   * Makes a message's new state durable before its effects run (a durable service's journal).
+   * Called after a transition that changed the state; the message's effects (its reply
+   * included) wait for the promise. A rejection returns the actor to the state before the
+   * message and fails the message with the error: what was not stored is not acknowledged.
+   * One shared function per service, like {@link onEmit}.
+   */
+  record?: StateRecorder;
 }
+
+/** Stores what a message changed (see {@link ActorHostOptions.record}); undefined when nothing needs storing. */
+export type StateRecorder = (actor: ActorHost, event: EventObject) => Promise<void> | undefined;
 
 /** An actor's logic and state at one moment (see {@link ActorHost.checkpoint}). */
 export interface Checkpoint {
@@ -87,6 +98,7 @@ export class ActorHost {
   readonly suspendable: boolean;
   private readonly onEmit: EmitHandler | undefined;
   private readonly onExit: ((reason: ExitReason, actor: ActorHost) => void) | undefined;
+  private readonly record: StateRecorder | undefined;
   private queue: Envelope[] | undefined;
   private head = 0;
   private busy = false;
@@ -104,6 +116,7 @@ export class ActorHost {
     this.version = opts.version;
     this.onEmit = opts.onEmit;
     this.onExit = opts.onExit;
+    this.record = opts.record;
     this.suspendable = opts.suspendable ?? true;
     if (opts.snapshot !== undefined) {
       const restored = restoreLogic(opts.logic, opts.snapshot);
@@ -345,15 +358,31 @@ export class ActorHost {
   private process(env: Envelope): Promise<void> | undefined {
     this.handled++;
     let actions: ExecutableAction[];
+    const before = this.snapshot;
+    let stored: Promise<void> | undefined;
     try {
-      const [next, effects] = transitionLogic(this.logic, this.snapshot, env.event);
+      const [next, effects] = transitionLogic(this.logic, before, env.event);
       if (next.status === 'error') throw (next as { error?: unknown }).error ?? new Error('logic error');
       this.snapshot = next;
       actions = effects;
+      if (this.record && stateChanged(before, next)) stored = this.record(this, env.event);
     } catch (err) {
       this.fail(err, env);
       return undefined;
     }
+    if (stored)
+      return stored.then(
+        () => this.finish(actions, env),
+        (err: unknown) => {
+          this.snapshot = before;
+          env.fail?.(toRelupError(err, 'SNAPSHOT_STORE_FAILED'));
+        },
+      );
+    return this.finish(actions, env);
+  }
+
+  /** Runs a message's effects and settles it; returns a promise only when an effect is async. */
+  private finish(actions: ExecutableAction[], env: Envelope): Promise<void> | undefined {
     let pending: Promise<void> | undefined;
     try {
       pending = actions.length > 0 ? this.runEffects(actions, 0, env) : undefined;
@@ -483,4 +512,17 @@ export class ActorHost {
     this.exit?.resolve(reason);
     this.onExit?.(reason, this);
   }
+}
+
+/**
+ * True when a transition changed what a snapshot holds. xstate returns the very same snapshot
+ * for an event that changes nothing (no transition, or actions without assign), so the common
+ * read-only message costs one comparison.
+ */
+function stateChanged(before: Snapshot<unknown>, after: Snapshot<unknown>): boolean {
+  if (before === after) return false;
+  const b = before as { context?: unknown; value?: unknown };
+  const a = after as { context?: unknown; value?: unknown };
+  if (b.context !== a.context || before.status !== after.status) return true;
+  return b.value !== a.value && JSON.stringify(b.value) !== JSON.stringify(a.value);
 }

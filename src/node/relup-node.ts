@@ -19,6 +19,7 @@ import { type Journal, openJournal } from '../relup/journal.ts';
 import { createRegistry, type Registry } from '../relup/registry.ts';
 import type { UpgradeReport } from '../relup/upgrade-report.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
+import { EventJournal } from '../services/event-journal.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
@@ -217,6 +218,7 @@ export class RelupNode {
       ]);
       const store = await openReleaseStore(nc);
       const snapshots = await SnapshotStore.open(nc);
+      const events = await EventJournal.open(nc);
       const journal = await openJournal(nc, opts.nodeId);
       // A node that died mid-upgrade boots its permanent release; the journal says what was cut short.
       const interrupted = await closeInterrupted(journal, log);
@@ -257,13 +259,19 @@ export class RelupNode {
         node: opts.nodeId,
         nc,
         store: snapshots,
+        journal: events,
         services: node.services,
         named,
         presence,
         log,
         manifest: () => running.release.manifest,
         persistIntervalMs: opts.persistIntervalMs,
-        busy: () => running.lock.running !== undefined,
+        // Only the pause (acceptors held) waits: durable state is journaled whatever the upgrade does.
+        busy: () => [...running.services.values()].some((h) => h.acceptor.isSuspended),
+        definition: async (service, version) => {
+          const dir = join(opts.releasesDir, version);
+          return loadService(dir, await readManifest(dir), service);
+        },
       });
       named.persistence = node.restartModes;
       const defs = [];

@@ -1,21 +1,32 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import semver from 'semver';
+import type { AnyActorLogic, Snapshot } from 'xstate';
 import type { VersionedSnapshot } from '../actors/actor-host.ts';
+import { initialLogic, persistLogic, restoreLogic, transitionLogic } from '../actors/logic-scope.ts';
 import { RelupError } from '../errors.ts';
 import { type ComponentRestartModes, type ReleaseManifest, restartModes } from '../release/manifest.ts';
+import type { ServiceDefinition } from '../services/define-service.ts';
+import type { EventJournal, JournaledEvent } from '../services/event-journal.ts';
+import { channelJournalKey, forgetStored, namedJournalKey } from '../services/kept-actor.ts';
 import type { NamedActors } from '../services/named-actors.ts';
 import type { Presence } from '../services/presence.ts';
 import type { ServiceHost } from '../services/service-host.ts';
 import { restoreChannel } from '../services/snapshot-restore.ts';
 import type { SnapshotStore, Stored } from '../services/snapshot-store.ts';
-import type { PersistedComponent, StatePersistence } from '../services/state-persistence.ts';
+import type {
+  Durability,
+  PersistedBase,
+  PersistedComponent,
+  StatePersistence,
+} from '../services/state-persistence.ts';
 
 /** What the restart modes need from their node. */
 export interface RestartModesDeps {
   node: string;
   nc: NatsConnection;
   store: SnapshotStore;
+  journal: EventJournal;
   services: ReadonlyMap<string, ServiceHost>;
   named: NamedActors;
   presence: Presence;
@@ -24,8 +35,10 @@ export interface RestartModesDeps {
   manifest: () => ReleaseManifest;
   /** Period of the write-behind flush, default 500 ms; 0: no periodic flush (graceful stop and flush() only). */
   persistIntervalMs?: number;
-  /** True while the loop must wait (an upgrade runs: its pause must not share the store with a flush). */
+  /** True while the loop must wait (an upgrade's pause must not share the store with a snapshot pass). */
   busy?: () => boolean;
+  /** Loads a service's definition from another release (to replay or migrate state that release wrote). */
+  definition: (service: string, version: string) => Promise<ServiceDefinition>;
 }
 
 /** Writes in flight at once during a flush: a node of 100k busy channels must not open 100k requests. */
@@ -56,25 +69,47 @@ type Waiting = 'service' | 'acceptor';
 export class RestartModes implements StatePersistence {
   readonly node: string;
   readonly store: SnapshotStore;
+  readonly journal: EventJournal;
   /** Set when the node begins a graceful stop. */
   stopping = false;
   private booting = true;
   private timer: ReturnType<typeof setInterval> | undefined;
   private looping = false;
   private readonly waiting = new Map<string, Waiting>();
+  /** Per service of the running manifest: its modes and durability (asked on every state change). */
+  private settings: { manifest: ReleaseManifest; byService: Map<string, ServiceSettings> } | undefined;
+  /** Definitions of other releases' versions, loaded once, for replays and migrations. */
+  private readonly definitions = new Map<string, Promise<ServiceDefinition>>();
 
   constructor(private readonly deps: RestartModesDeps) {
     this.node = deps.node;
     this.store = deps.store;
+    this.journal = deps.journal;
   }
 
   /** The restart mode of each component of a service, from the running release's manifest. */
   modes(service: string): ComponentRestartModes {
-    return restartModes(this.deps.manifest().services.find((s) => s.name === service)?.restart);
+    return this.settingsOf(service).modes;
   }
 
   keeps(service: string, component: PersistedComponent): boolean {
-    return this.modes(service)[component] === 'restart';
+    return this.settingsOf(service).modes[component] === 'restart';
+  }
+
+  durability(service: string): Durability {
+    return this.settingsOf(service).durability;
+  }
+
+  private settingsOf(service: string): ServiceSettings {
+    const manifest = this.deps.manifest();
+    if (this.settings?.manifest !== manifest) this.settings = { manifest, byService: new Map() };
+    let found = this.settings.byService.get(service);
+    if (!found) {
+      const entry = manifest.services.find((s) => s.name === service);
+      found = { modes: restartModes(entry?.restart), durability: entry?.durability ?? 'durable' };
+      this.settings.byService.set(service, found);
+    }
+    return found;
   }
 
   isAlive(node: string): Promise<boolean> {
@@ -85,35 +120,108 @@ export class RestartModes implements StatePersistence {
     this.deps.log.warn({ node: this.node, ...fields }, message);
   }
 
-  migrate(service: string, kind: string, id: string, persisted: VersionedSnapshot): unknown {
-    const def = this.deps.services.get(service)?.def;
-    if (!def) return undefined;
-    if (persisted.version === def.version) return persisted.snapshot;
-    const fields = { service, kind, id, from: persisted.version, to: def.version };
-    if (!def.codeChange) {
-      this.warn(
-        'persisted snapshot dropped: another version made it and the service has no codeChange',
-        fields,
-      );
-      return undefined;
+  async rebuild(
+    service: string,
+    kind: string,
+    id: string,
+    base: PersistedBase,
+    events: JournaledEvent[],
+  ): Promise<VersionedSnapshot> {
+    const running = this.deps.services.get(service)?.def;
+    if (!running) throw notMigrated(`service ${service} does not run on this node`, { service, kind, id });
+    let version = base.version;
+    let state = 'snapshot' in base ? base.snapshot : undefined;
+    if (events.length > 0 || state === undefined) {
+      let logic = logicOf(await this.definitionOf(service, version), kind, id);
+      let snap: Snapshot<unknown> =
+        'snapshot' in base
+          ? restoreLogic(logic, base.snapshot)
+          : initialLogic(logic, (base as { input: unknown }).input)[0];
+      // Replayed by the logic that accepted each event; its effects happened when it was accepted.
+      for (const e of events) {
+        if (e.version !== version) {
+          const moved = await this.migrate(
+            service,
+            kind,
+            id,
+            { version, snapshot: persistLogic(logic, snap) },
+            e.version,
+          );
+          version = e.version;
+          logic = logicOf(await this.definitionOf(service, version), kind, id);
+          snap = restoreLogic(logic, moved);
+        }
+        [snap] = transitionLogic(logic, snap, e.event);
+        if (snap.status === 'error')
+          throw notMigrated(`replaying the journal of ${id} failed at event ${e.seq}`, {
+            service,
+            kind,
+            id,
+            seq: e.seq,
+          });
+      }
+      state = persistLogic(logic, snap);
     }
-    const up = !semver.valid(persisted.version) || semver.gte(def.version, persisted.version);
+    const snapshot = await this.migrate(service, kind, id, { version, snapshot: state }, running.version);
+    return { version: running.version, snapshot };
+  }
+
+  /**
+   * Migrates a persisted snapshot to version `to` with the codeChange of the newer of the two
+   * versions (it owns both directions), loading that release's code when it is not the running one.
+   * The relup's `extra` is not known here: codeChange gets `{}`.
+   */
+  private async migrate(
+    service: string,
+    kind: string,
+    id: string,
+    persisted: VersionedSnapshot,
+    to: string,
+  ): Promise<unknown> {
+    const from = persisted.version;
+    if (from === to) return persisted.snapshot;
+    const up = !semver.valid(from) || !semver.valid(to) || semver.gt(to, from);
+    const fields = { service, kind, id, from, to };
+    const owner = await this.definitionOf(service, up ? to : from);
+    // As in a hot upgrade: without a codeChange the state's shape is the same in both versions;
+    // whether it really restores is checked when the actor is built from it.
+    if (!owner.codeChange) return persisted.snapshot;
     try {
-      return def.codeChange({
+      return owner.codeChange({
         snapshot: persisted.snapshot,
-        from: persisted.version,
-        to: def.version,
+        from,
+        to,
         direction: up ? 'up' : 'down',
         kind,
         extra: {},
       });
     } catch (err) {
-      this.warn('persisted snapshot dropped: its codeChange failed', {
-        ...fields,
-        error: (err as Error).message,
-      });
-      return undefined;
+      throw notMigrated(
+        `codeChange of ${service}@${owner.version} failed on ${id}: ${(err as Error).message}`,
+        fields,
+        err,
+      );
     }
+  }
+
+  /** A service's definition at a version: the running one, or loaded once from that release. */
+  private definitionOf(service: string, version: string): Promise<ServiceDefinition> {
+    const running = this.deps.services.get(service)?.def;
+    if (running?.version === version) return Promise.resolve(running);
+    const key = `${service}@${version}`;
+    let found = this.definitions.get(key);
+    if (!found) {
+      found = this.deps.definition(service, version).catch((err: unknown) => {
+        this.definitions.delete(key);
+        throw notMigrated(
+          `state was written by ${service}@${version}, whose release cannot be loaded: ${(err as Error).message}`,
+          { service, version },
+          err,
+        );
+      });
+      this.definitions.set(key, found);
+    }
+    return found;
   }
 
   /** Starts a service host per its modes: cleanUpOnRestart, then startUpOnRestart. */
@@ -128,13 +236,26 @@ export class RestartModes implements StatePersistence {
     const released = await this.deps.named.releaseLeftovers(host.name);
     let named = 0;
     if (m.service !== 'restart')
-      named = await this.deleteUnlessLive(await this.store.named(host.name), (node) => this.isAlive(node));
+      named =
+        (await this.deleteUnlessLive(
+          await this.store.named(host.name),
+          (node) => this.isAlive(node),
+          (r) => namedJournalKey(r.name),
+        )) + (await this.removeUnownedJournals(host.name));
     let channels = 0;
+    const sessionJournal = (r: { service: string; session: string }) =>
+      channelJournalKey(r.service, r.session);
     if (m.channels === 'clear')
-      channels = await this.deleteUnlessLive(await this.store.channels(this.node, host.name), () => false);
+      channels = await this.deleteUnlessLive(
+        await this.store.channels(this.node, host.name),
+        () => false,
+        sessionJournal,
+      );
     else if (m.channels === 'cleanup')
-      channels = await this.deleteUnlessLive(await this.store.channels('*', host.name), (node) =>
-        this.isAlive(node),
+      channels = await this.deleteUnlessLive(
+        await this.store.channels('*', host.name),
+        (node) => this.isAlive(node),
+        sessionJournal,
       );
     if (released + named + channels > 0)
       this.deps.log.info(
@@ -221,37 +342,78 @@ export class RestartModes implements StatePersistence {
     await this.store.settled();
   }
 
+  /**
+   * Opens this node's persisted sessions of a service as live channels. A session whose state
+   * cannot be brought to the running version is kept untouched and refused with the reason.
+   */
   private async restoreChannels(host: ServiceHost): Promise<void> {
     const records = await this.store.channels(this.node, host.name);
+    if (records.length === 0) return;
+    // One listing tells which sessions have journaled events: the others need no read.
+    const journals = await this.journal.keysWithEvents(`ch.${host.name}`);
     let restored = 0;
-    const dropped: string[] = [];
-    for (const { key, value } of records) {
-      if (host.hasSession(value.session)) continue;
-      if (restoreChannel(host, this, value)) restored++;
-      else dropped.push(key);
+    let refused = 0;
+    function* jobs(modes: RestartModes): Generator<() => Promise<void>> {
+      for (const { value } of records) {
+        if (host.hasSession(value.session)) continue;
+        yield async () => {
+          const key = channelJournalKey(host.name, value.session);
+          const events = journals.has(key) ? await modes.journal.read(key, value.journalSeq ?? 0) : [];
+          try {
+            await restoreChannel(host, modes, value, events);
+            restored++;
+          } catch (err) {
+            refused++;
+            host.refuseSession(value.session, err);
+            modes.warn('a persisted session is kept but not served: its state cannot be restored', {
+              service: host.name,
+              session: value.session,
+              error: (err as Error).message,
+            });
+          }
+        };
+      }
     }
-    await Promise.all(dropped.map((k) => this.store.delete(k)));
-    if (records.length > 0)
-      this.deps.log.info(
-        { node: this.node, service: host.name, restored, dropped: dropped.length },
-        'restart modes: sessions restored',
-      );
+    const failed = await drain(jobs(this), FLUSH_WIDTH);
+    if (failed.count > 0) throw failed.first;
+    this.deps.log.info(
+      { node: this.node, service: host.name, restored, refused },
+      'restart modes: sessions restored',
+    );
   }
 
   /** Deletes records but those of other nodes that are alive (their live state is theirs to keep). */
-  private async deleteUnlessLive(
-    records: Stored<{ node: string }>[],
+  private async deleteUnlessLive<T extends { node: string }>(
+    records: Stored<T>[],
     alive: (node: string) => boolean | Promise<boolean>,
+    journalKeyOf: (record: T) => string,
   ): Promise<number> {
     const verdicts = new Map<string, boolean | Promise<boolean>>();
-    const doomed: string[] = [];
-    for (const { key, value } of records) {
-      const other = value.node !== this.node;
-      if (other && !verdicts.has(value.node)) verdicts.set(value.node, alive(value.node));
-      if (!other || !(await verdicts.get(value.node))) doomed.push(key);
+    const doomed: Stored<T>[] = [];
+    for (const r of records) {
+      const other = r.value.node !== this.node;
+      if (other && !verdicts.has(r.value.node)) verdicts.set(r.value.node, alive(r.value.node));
+      if (!other || !(await verdicts.get(r.value.node))) doomed.push(r);
     }
-    await Promise.all(doomed.map((k) => this.store.delete(k)));
+    await Promise.all(doomed.map((r) => forgetStored(this, r.key, journalKeyOf(r.value))));
     return doomed.length;
+  }
+
+  /**
+   * Removes the journals of a service's named actors that have events but no snapshot yet,
+   * unless a live node owns the actor now (its state is that node's to keep).
+   */
+  private async removeUnownedJournals(service: string): Promise<number> {
+    let removed = 0;
+    for (const key of (await this.journal.keysWithEvents(`na.${service}`)).keys()) {
+      const name = key.slice('na.'.length);
+      if ((await this.store.getNamed(name)) !== undefined) continue;
+      const owner = await this.deps.named.ownerOf(name);
+      if (owner !== undefined && owner !== this.node && (await this.isAlive(owner))) continue;
+      await this.journal.remove(key);
+      removed++;
+    }
+    return removed;
   }
 }
 
@@ -273,4 +435,20 @@ async function drain(
   };
   await Promise.all(Array.from({ length: width }, worker));
   return failed;
+}
+
+interface ServiceSettings {
+  modes: ComponentRestartModes;
+  durability: Durability;
+}
+
+/** The logic of a kind of actor in a definition (`channel`, or a named actor's kind). */
+function logicOf(def: ServiceDefinition, kind: string, id: string): AnyActorLogic {
+  const logic = kind === 'channel' ? def.channel : def.actors?.[kind];
+  if (!logic) throw notMigrated(`${def.name}@${def.version} has no ${kind} logic for ${id}`, { kind, id });
+  return logic;
+}
+
+function notMigrated(message: string, details: Record<string, unknown>, cause?: unknown): RelupError {
+  return new RelupError('STATE_NOT_MIGRATED', message, details, cause === undefined ? undefined : { cause });
 }

@@ -45,6 +45,14 @@ const serviceSchema = z.object({
       { error: 'must be "restart", "cleanup" or "clear", or { service?, acceptor?, channels? } of those' },
     )
     .default('restart'),
+  /**
+   * How kept state is written: `durable` (default) replies only once what a message changed is
+   * stored; `write-behind` replies at once and writes snapshots every flush period, so a crash
+   * loses what changed since the last one.
+   */
+  durability: z
+    .enum(['durable', 'write-behind'], { error: 'must be "durable" or "write-behind"' })
+    .default('durable'),
 });
 
 /** The zod schema of `release.json` (field checks only; cross-field checks live in readManifest). */

@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { AnyActorLogic, EventObject } from 'xstate';
-import { ActorHost, type EmitHandler, type VersionedSnapshot } from '../actors/actor-host.ts';
+import { ActorHost, type EmitHandler, type StateRecorder } from '../actors/actor-host.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
@@ -9,26 +9,29 @@ import { isNoResponders } from '../nats/no-responders.ts';
 import { raiseIfError, respondError } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { effectHandler } from './effects.ts';
+import {
+  forgetStored,
+  namedJournalKey,
+  type RecordWriter,
+  recordEvent,
+  writeSnapshot,
+} from './kept-actor.ts';
 import type { Presence } from './presence.ts';
 import { requestEnvelope } from './request-envelope.ts';
-import { restoredNamed } from './snapshot-restore.ts';
+import { type RestoredState, restoredNamed } from './snapshot-restore.ts';
 import { namedKey } from './snapshot-store.ts';
-import { isDirty, type StatePersistence } from './state-persistence.ts';
+import { needsSnapshot, type StatePersistence, type StoredMark, storedMark } from './state-persistence.ts';
 
 /** Finds the logic and version for a named actor `<service>.<kind>.<key>`, or undefined. */
 export type LogicResolver = (
   name: string,
 ) => { service: string; logic: AnyActorLogic; version: string } | undefined;
 
-interface Owned {
+interface Owned extends StoredMark {
   actor: ActorHost;
   sub: Subscription;
   group: string;
   service: string;
-  /** `actor.handled` when last persisted; -1: not yet. */
-  saved: number;
-  /** `actor.version` then: a hot upgrade swaps the logic without a message, and must be written too. */
-  savedVersion: string;
 }
 
 const NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$/;
@@ -45,6 +48,13 @@ export class NamedActors {
   private readonly claiming = new Map<string, Promise<void>>();
   /** Keeps named actors' state across restarts (the node's restart modes); set by the node. */
   persistence: StatePersistence | undefined;
+  /** Journals what a message changed in a durable named actor before its reply goes out. */
+  private readonly record: StateRecorder = (actor, event) => {
+    const p = this.persistence;
+    const o = this.owned.get(actor.id);
+    if (!p || !o || !isDurable(p, o.service)) return undefined;
+    return recordEvent(p, namedJournalKey(actor.id), actor, o, event, this.writer(p, actor.id));
+  };
 
   constructor(
     private readonly nc: NatsConnection,
@@ -118,8 +128,10 @@ export class NamedActors {
   *dirtyActors(): Generator<string> {
     const p = this.persistence;
     if (!p) return;
+    const now = Date.now();
     for (const [name, o] of this.owned)
-      if (isDirty(o.actor, o.saved, o.savedVersion) && p.keeps(o.service, 'service')) yield name;
+      if (p.keeps(o.service, 'service') && needsSnapshot(o.actor, o, p.durability(o.service), now))
+        yield name;
   }
 
   /** Writes a named actor's snapshot now. */
@@ -127,6 +139,14 @@ export class NamedActors {
     const o = this.owned.get(name);
     const p = this.persistence;
     return o && p ? this.persist(p, name, o) : Promise.resolve();
+  }
+
+  /** The node that owns a name now, per the ownership entry (it may have died since: see Presence). */
+  async ownerOf(name: string): Promise<string | undefined> {
+    const entry = await this.kv.get(name);
+    return entry && entry.operation === 'PUT' && entry.value.length > 0
+      ? decode<{ node: string }>(entry.value).node
+      : undefined;
   }
 
   /**
@@ -146,15 +166,12 @@ export class NamedActors {
   }
 
   private persist(p: StatePersistence, name: string, o: Owned): Promise<void> {
-    const handled = o.actor.handled;
-    o.saved = handled;
-    o.savedVersion = o.actor.version;
-    return p.store
-      .putNamed({ name, node: p.node, snapshot: o.actor.persist(), at: Date.now() })
-      .catch((err: unknown) => {
-        if (o.saved === handled) o.saved = -1;
-        throw err;
-      });
+    return writeSnapshot(p, namedJournalKey(name), o.actor, o, this.writer(p, name));
+  }
+
+  private writer(p: StatePersistence, name: string): RecordWriter {
+    return (snapshot, journalSeq) =>
+      p.store.putNamed({ name, node: p.node, snapshot, journalSeq, at: Date.now() });
   }
 
   /** `ended`: the actor failed or finished, so the next claim starts it afresh, not from its record. */
@@ -170,7 +187,7 @@ export class NamedActors {
     const p = this.persistence;
     if (p?.keeps(o.service, 'service')) {
       // Written before the name is free, so the next owner (on any node) restores this state.
-      if (ended) await p.store.delete(namedKey(name)).catch(() => {});
+      if (ended) await forgetStored(p, namedKey(name), namedJournalKey(name)).catch(() => {});
       else
         await this.persist(p, name, o).catch((err: unknown) =>
           p.warn('a named actor was not persisted on release', { name, error: String(err) }),
@@ -224,42 +241,42 @@ export class NamedActors {
         else early.push(msg);
       },
     });
-    const restored = await this.restored(name, found.service);
-    const make = (snapshot: unknown) =>
-      new ActorHost({
+    let restored: RestoredState | undefined;
+    try {
+      restored = await this.restored(name, found.service);
+      // A stored state that does not restore is kept and the claim fails: never a fresh actor over it.
+      actor = new ActorHost({
         id: name,
         logic: found.logic,
         version: found.version,
         input: { name },
-        snapshot,
+        snapshot: restored?.snapshot,
         onEmit: this.emit,
+        record: this.persistence ? this.record : undefined,
       });
-    try {
-      actor = make(restored?.snapshot);
     } catch (err) {
-      if (restored)
-        this.persistence?.warn('a named actor starts afresh: its snapshot does not restore', {
-          name,
-          error: (err as Error).message,
-        });
-      try {
-        actor = make(undefined);
-      } catch (fresh) {
-        sub.unsubscribe();
-        await this.kv.delete(name).catch(() => {});
-        throw fresh;
-      }
+      sub.unsubscribe();
+      for (const msg of early.splice(0)) respondError(msg, err);
+      await this.kv.delete(name).catch(() => {});
+      this.persistence?.warn('a named actor was not started: its stored state cannot be restored', {
+        name,
+        error: (err as Error).message,
+      });
+      throw err;
     }
     const started = actor;
-    // A snapshot of the running version restored from the store is there as it is.
-    const saved = restored?.version === found.version ? started.handled : -1;
     this.owned.set(name, {
       actor: started,
       sub,
       group,
       service: found.service,
-      saved,
-      savedVersion: started.version,
+      ...storedMark(
+        started,
+        restored?.hasRecord === true,
+        restored?.storedVersion ?? found.version,
+        restored?.journaled,
+        restored?.covered,
+      ),
     });
     this.registry.add(group, started);
     for (const msg of early.splice(0)) this.deliver(started, msg);
@@ -269,16 +286,11 @@ export class NamedActors {
     });
   }
 
-  /** The persisted snapshot a claimed actor starts from, if its service keeps state. */
-  private async restored(name: string, service: string): Promise<VersionedSnapshot | undefined> {
+  /** The persisted state a claimed actor starts from, if its service keeps state. */
+  private restored(name: string, service: string): Promise<RestoredState | undefined> {
     const p = this.persistence;
-    if (!p) return undefined;
-    try {
-      return await restoredNamed(p, name, service, name.split('.')[1] ?? '');
-    } catch (err) {
-      p.warn('a named actor starts afresh: its snapshot could not be read', { name, error: String(err) });
-      return undefined;
-    }
+    if (!p) return Promise.resolve(undefined);
+    return restoredNamed(p, name, service, name.split('.')[1] ?? '');
   }
 
   private deliver(actor: ActorHost, msg: Msg): void {
@@ -302,4 +314,9 @@ export class NamedActors {
 /** No owner answered: NATS found no subscriber, or a released owner said so (see deliver). */
 function ownerGone(err: unknown): boolean {
   return err instanceof RelupError ? err.code === 'NO_RESPONDERS' : isNoResponders(err);
+}
+
+/** True when the service's named actors are kept in durable mode: replies wait for the store. */
+function isDurable(p: StatePersistence, service: string): boolean {
+  return p.keeps(service, 'service') && p.durability(service) === 'durable';
 }

@@ -1,7 +1,12 @@
 import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
-import { ActorHost, type EmitHandler, type VersionedSnapshot } from '../actors/actor-host.ts';
+import {
+  ActorHost,
+  type EmitHandler,
+  type StateRecorder,
+  type VersionedSnapshot,
+} from '../actors/actor-host.ts';
 import type { Child, ExitReason } from '../actors/child.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
@@ -13,11 +18,18 @@ import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
 import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
+import {
+  channelJournalKey,
+  forgetStored,
+  type RecordWriter,
+  recordEvent,
+  writeSnapshot,
+} from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
-import { resumeSession } from './snapshot-restore.ts';
+import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { channelKey } from './snapshot-store.ts';
-import { isDirty, type StatePersistence } from './state-persistence.ts';
+import { needsSnapshot, type StatePersistence, type StoredMark, storedMark } from './state-persistence.ts';
 
 /** What a service host needs from its node. */
 export interface ServiceHostDeps {
@@ -32,17 +44,13 @@ export interface ServiceHostDeps {
   persistence?: StatePersistence;
 }
 
-interface ChannelEntry {
+interface ChannelEntry extends StoredMark {
   actor: ActorHost;
   sub: Subscription;
   /** Super-admin sessions survive maintenance mode. */
   superAdmin: boolean;
   /** The channel's input, kept only while its session is persisted (for the record). */
   input: Record<string, unknown> | undefined;
-  /** `actor.handled` when the session was last persisted; -1: not yet, the next flush writes it. */
-  saved: number;
-  /** `actor.version` then: a hot upgrade swaps the logic without a message, and must be written too. */
-  savedVersion: string;
 }
 
 /**
@@ -55,10 +63,26 @@ export class ServiceHost implements Child {
   /** Resolves when the service has stopped: the service host is a supervisor's child. */
   readonly exited: Promise<ExitReason>;
   private readonly channels = new Map<string, ChannelEntry>();
+  /** Persisted sessions whose state this version cannot restore: kept in the store, answered with why. */
+  private readonly refused = new Map<string, { sub: Subscription; error: RelupError }>();
   private readonly group: string;
   /** Shared by every channel of the service (per-channel closures cost ~1 KB each, measured). */
   private readonly emit: EmitHandler;
   private readonly onSessionMessage: (err: Error | null, msg: Msg) => void;
+  /** Journals what a message changed in a durable session before its reply goes out. */
+  private readonly record: StateRecorder = (actor, event) => {
+    const p = this.deps.persistence;
+    const entry = this.channels.get(actor.id);
+    if (!p || !entry || !this.isDurable(p)) return undefined;
+    return recordEvent(
+      p,
+      channelJournalKey(this.name, actor.id),
+      actor,
+      entry,
+      event,
+      this.writer(p, actor.id, entry),
+    );
+  };
   private readonly channelExit = (reason: ExitReason, actor: ActorHost): void => {
     if (reason !== 'normal' && reason !== 'shutdown')
       void this.closeChannel(
@@ -130,11 +154,11 @@ export class ServiceHost implements Child {
     return this.channels.has(session);
   }
 
-  /** Opens a channel for a session (a new one, or a restored one with its snapshot). */
+  /** Opens a channel for a session (a new one, or a restored one with its state). */
   openChannel(
     session: string,
     input: Record<string, unknown>,
-    snapshot?: VersionedSnapshot,
+    restored?: RestoredState,
     superAdmin = false,
   ): ActorHost {
     const logic = this.def.channel;
@@ -145,9 +169,10 @@ export class ServiceHost implements Child {
       logic,
       version: this.def.version,
       input: { ...input, session },
-      snapshot: snapshot?.snapshot,
+      snapshot: restored?.snapshot,
       onEmit: this.emit,
       onExit: this.channelExit,
+      record: this.deps.persistence ? this.record : undefined,
     });
     const sub = nc.subscribe(subjects.session(session), { callback: this.onSessionMessage });
     const kept = this.deps.persistence?.keeps(this.name, 'channels') === true;
@@ -156,12 +181,30 @@ export class ServiceHost implements Child {
       sub,
       superAdmin,
       input: kept ? input : undefined,
-      // A snapshot of the running version restored from the store is already there as it is.
-      saved: snapshot?.version === this.def.version ? actor.handled : -1,
-      savedVersion: actor.version,
+      // A restored record is in the store as it is (a different version makes the next write a snapshot).
+      ...storedMark(
+        actor,
+        restored?.hasRecord === true,
+        restored?.storedVersion ?? this.def.version,
+        restored?.journaled,
+        restored?.covered,
+      ),
     });
     this.deps.registry.add(this.group, actor);
     return actor;
+  }
+
+  /**
+   * Answers a persisted session that cannot be restored with the reason, instead of letting it
+   * look unknown; its stored state stays as it is for a release that can restore it.
+   */
+  refuseSession(session: string, err: unknown): void {
+    if (this.refused.has(session) || this.channels.has(session)) return;
+    const error = err instanceof RelupError ? err : new RelupError('STATE_NOT_MIGRATED', String(err));
+    const sub = this.deps.nc.subscribe(this.deps.subjects.session(session), {
+      callback: this.onSessionMessage,
+    });
+    this.refused.set(session, { sub, error });
   }
 
   /** Pushes a message to every session (operator notices, maintenance countdowns). */
@@ -201,13 +244,27 @@ export class ServiceHost implements Child {
     // A closed session must not come back at the next restart.
     const p = this.deps.persistence;
     if (p?.keeps(this.name, 'channels'))
-      await p.store.delete(channelKey(p.node, this.name, session)).catch((err: unknown) => {
+      await forgetStored(
+        p,
+        channelKey(p.node, this.name, session),
+        channelJournalKey(this.name, session),
+      ).catch((err: unknown) => {
         p.warn('a closed session was not deleted from the snapshot store', {
           session,
           error: String(err),
         });
       });
     this.deps.nc.publish(this.deps.subjects.push(session), JSON.stringify({ type: 'closed', reason }));
+  }
+
+  /** Ends a session that was never handed out: no notice to anyone, nothing stored to delete. */
+  private async discardChannel(session: string): Promise<void> {
+    const entry = this.channels.get(session);
+    if (!entry) return;
+    this.channels.delete(session);
+    entry.sub.unsubscribe();
+    this.deps.registry.remove(this.group, session);
+    entry.actor.kill();
   }
 
   /**
@@ -222,29 +279,41 @@ export class ServiceHost implements Child {
 
   /** Kept sessions that changed since their last write, for the node's flush (lazily: it bounds its writes). */
   *dirtySessions(): Generator<string> {
-    if (!this.deps.persistence?.keeps(this.name, 'channels')) return;
+    const p = this.deps.persistence;
+    if (!p?.keeps(this.name, 'channels')) return;
+    const durability = p.durability(this.name);
+    const now = Date.now();
     for (const [session, entry] of this.channels)
-      if (isDirty(entry.actor, entry.saved, entry.savedVersion)) yield session;
+      if (needsSnapshot(entry.actor, entry, durability, now)) yield session;
+  }
+
+  /** True when the service's sessions are kept in durable mode: replies wait for the store. */
+  private isDurable(p: StatePersistence): boolean {
+    return p.keeps(this.name, 'channels') && p.durability(this.name) === 'durable';
   }
 
   private writeSession(session: string, entry: ChannelEntry): Promise<void> {
     const p = this.deps.persistence;
     if (!p) return Promise.resolve();
-    const handled = entry.actor.handled;
-    entry.saved = handled;
-    entry.savedVersion = entry.actor.version;
-    return p.store
-      .putChannel({
+    return writeSnapshot(
+      p,
+      channelJournalKey(this.name, session),
+      entry.actor,
+      entry,
+      this.writer(p, session, entry),
+    );
+  }
+
+  private writer(p: StatePersistence, session: string, entry: ChannelEntry): RecordWriter {
+    return (snapshot, journalSeq) =>
+      p.store.putChannel({
         session,
         service: this.name,
         node: p.node,
         input: entry.input ?? {},
-        snapshot: entry.actor.persist(),
+        snapshot,
+        journalSeq,
         at: Date.now(),
-      })
-      .catch((err: unknown) => {
-        if (entry.saved === handled) entry.saved = -1;
-        throw err;
       });
   }
 
@@ -284,6 +353,7 @@ export class ServiceHost implements Child {
    */
   async stop(reason = 'service stopping'): Promise<void> {
     await this.acceptor.stop();
+    this.dropRefused();
     // A node stopping with restart mode `restart` for channels parks sessions instead of ending them.
     const p = this.deps.persistence;
     const park = p?.stopping === true && p.keeps(this.name, 'channels');
@@ -299,6 +369,7 @@ export class ServiceHost implements Child {
   /** Brutal kill: subscriptions end and actors are killed at once; clients hear nothing. */
   kill(): void {
     void this.acceptor.stop();
+    this.dropRefused();
     for (const [session, entry] of this.channels) {
       entry.sub.unsubscribe();
       entry.actor.kill();
@@ -306,6 +377,11 @@ export class ServiceHost implements Child {
     }
     this.channels.clear();
     this.exit('shutdown');
+  }
+
+  private dropRefused(): void {
+    for (const { sub } of this.refused.values()) sub.unsubscribe();
+    this.refused.clear();
   }
 
   private admit(msg: Msg): void {
@@ -338,7 +414,20 @@ export class ServiceHost implements Child {
       }
       const session = nuid.next();
       this.openChannel(session, input, undefined, superAdmin);
-      respondOk(msg, { ok: true, session });
+      const p = this.deps.persistence;
+      const entry = this.channels.get(session);
+      if (!p || !entry || !this.isDurable(p)) {
+        respondOk(msg, { ok: true, session });
+        return;
+      }
+      // Durable: the session exists once its record is stored; a session that could not be stored is not handed out.
+      this.writeSession(session, entry).then(
+        () => respondOk(msg, { ok: true, session }),
+        (err: unknown) => {
+          void this.discardChannel(session);
+          respondError(msg, err);
+        },
+      );
     } catch (err) {
       respondError(msg, err);
     }
@@ -347,7 +436,10 @@ export class ServiceHost implements Child {
   private deliver(session: string, msg: Msg): void {
     const entry = this.channels.get(session);
     if (!entry) {
-      respondError(msg, new RelupError('UNKNOWN_SESSION', `session ${session} is closed`));
+      respondError(
+        msg,
+        this.refused.get(session)?.error ?? new RelupError('UNKNOWN_SESSION', `session ${session} is closed`),
+      );
       return;
     }
     // In maintenance, a session that is not a super-admin's is closed at its next message.

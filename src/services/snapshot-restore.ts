@@ -1,6 +1,8 @@
-import type { ActorHost, VersionedSnapshot } from '../actors/actor-host.ts';
+import type { ActorHost } from '../actors/actor-host.ts';
 import { RelupError } from '../errors.ts';
 import { isSubjectToken } from '../nats/subjects.ts';
+import type { JournaledEvent } from './event-journal.ts';
+import { channelJournalKey, namedJournalKey } from './kept-actor.ts';
 import type { ServiceHost } from './service-host.ts';
 import { type ChannelRecord, namedKey } from './snapshot-store.ts';
 import type { StatePersistence } from './state-persistence.ts';
@@ -12,29 +14,55 @@ export interface ResumedReply {
   resumed: true;
 }
 
+/** A persisted actor's state rebuilt for the running version, with what its store holds of it. */
+export interface RestoredState {
+  /** The version its stored snapshot was written by (a different one makes the next write a snapshot). */
+  storedVersion: string;
+  /** The snapshot, migrated to the running version. */
+  snapshot: unknown;
+  /** Sequence of its last journaled event. */
+  journaled: number;
+  /** Sequence of the last event its stored snapshot covers. */
+  covered: number;
+  /** True when a record (a snapshot) is stored; false when the state is only journaled events. */
+  hasRecord: boolean;
+}
+
 /**
- * Opens a live channel from a persisted session; undefined when its snapshot is dropped (no
- * migration to the running version, or it does not restore into the channel logic), logged.
+ * A persisted session's state for the running version: its snapshot and the events journaled
+ * since, migrated. Throws (STATE_NOT_MIGRATED) when that cannot be done; nothing is changed then.
+ * `events` are the session's journaled events when the caller read them already.
  */
-export function restoreChannel(
+async function rebuildChannel(
   host: ServiceHost,
   p: StatePersistence,
   rec: ChannelRecord,
-  superAdmin = false,
-): ActorHost | undefined {
-  const snapshot = p.migrate(host.name, 'channel', rec.session, rec.snapshot);
-  if (snapshot === undefined) return undefined;
-  try {
-    // Tagged with the version it was persisted by: a migrated session is written again at the next flush.
-    return host.openChannel(rec.session, rec.input, { version: rec.snapshot.version, snapshot }, superAdmin);
-  } catch (err) {
-    p.warn('persisted session dropped: its snapshot does not restore into the channel logic', {
-      service: host.name,
-      session: rec.session,
-      error: (err as Error).message,
-    });
-    return undefined;
-  }
+  events?: JournaledEvent[],
+): Promise<RestoredState> {
+  const covered = rec.journalSeq ?? 0;
+  const journal = events ?? (await p.journal.read(channelJournalKey(host.name, rec.session), covered));
+  const state = await p.rebuild(host.name, 'channel', rec.session, rec.snapshot, journal);
+  return {
+    storedVersion: rec.snapshot.version,
+    snapshot: state.snapshot,
+    journaled: journal.at(-1)?.seq ?? covered,
+    covered,
+    hasRecord: true,
+  };
+}
+
+/**
+ * Opens a live channel from a persisted session (see rebuildChannel). Throws when its state
+ * cannot be brought to the running version or does not restore into the channel logic: the
+ * record is then kept untouched, never dropped.
+ */
+export async function restoreChannel(
+  host: ServiceHost,
+  p: StatePersistence,
+  rec: ChannelRecord,
+  events?: JournaledEvent[],
+): Promise<ActorHost> {
+  return host.openChannel(rec.session, rec.input, await rebuildChannel(host, p, rec, events), false);
 }
 
 /**
@@ -61,44 +89,49 @@ export async function resumeSession(
   const found = await p.store.findChannel(host.name, session);
   if (!found) throw unknown();
   const from = found.value.node;
-  if (from !== p.node) {
-    if (await p.isAlive(from)) return resumed;
-    // Lost: another node took the session over first, and hosts it now.
-    if (!(await p.store.delete(found.key, found.revision))) return resumed;
-  }
+  if (from !== p.node && (await p.isAlive(from))) return resumed;
+  // Rebuilt before the record is taken over: a state this version cannot serve stays where it is.
+  const state = await rebuildChannel(host, p, found.value);
+  // Lost: another node took the session over first, and hosts it now.
+  if (from !== p.node && !(await p.store.delete(found.key, found.revision))) return resumed;
   // A concurrent reconnect on this node may have restored it while we waited on the store.
   if (host.hasSession(session)) return resumed;
-  const actor = restoreChannel(host, p, found.value, superAdmin);
-  if (!actor) {
-    if (from === p.node) await p.store.delete(found.key);
-    throw unknown();
-  }
+  host.openChannel(session, found.value.input, state, superAdmin);
   if (from !== p.node) await host.persistSession(session);
   return resumed;
 }
 
 /**
- * The snapshot a named actor being claimed starts from: its persisted one when the service's
- * named actors are kept (migrated when needed), else undefined, and a record left by an earlier
- * owner is deleted so that it cannot come back after this owner's state moved on.
+ * The state a named actor being claimed starts from: its persisted snapshot and journal when the
+ * service's named actors are kept, else undefined (and what an earlier owner left is deleted, so
+ * it cannot come back after this owner's state moved on). Throws STATE_NOT_MIGRATED when the
+ * stored state cannot be brought to the running version: the claim fails, the state stays.
  */
 export async function restoredNamed(
   p: StatePersistence,
   name: string,
   service: string,
   kind: string,
-): Promise<VersionedSnapshot | undefined> {
+): Promise<RestoredState | undefined> {
+  const journalKey = namedJournalKey(name);
   if (!p.keeps(service, 'service')) {
     // Not awaited: the claim must not wait on it, and nothing reads the record in this mode.
     void p.store.delete(namedKey(name)).catch(() => {});
+    void p.journal.remove(journalKey).catch(() => {});
     return undefined;
   }
   const found = await p.store.getNamed(name);
-  if (!found) return undefined;
-  const snapshot = p.migrate(service, kind, name, found.value.snapshot);
-  if (snapshot === undefined) {
-    await p.store.delete(found.key).catch(() => {});
-    return undefined;
-  }
-  return { version: found.value.snapshot.version, snapshot };
+  const covered = found?.value.journalSeq ?? 0;
+  const events = await p.journal.read(journalKey, covered);
+  if (!found && events.length === 0) return undefined;
+  const storedVersion = found?.value.snapshot.version ?? (events[0] as JournaledEvent).version;
+  const base = found?.value.snapshot ?? { version: storedVersion, input: { name } };
+  const state = await p.rebuild(service, kind, name, base, events);
+  return {
+    storedVersion,
+    snapshot: state.snapshot,
+    journaled: events.at(-1)?.seq ?? covered,
+    covered,
+    hasRecord: found !== undefined,
+  };
 }

@@ -16,6 +16,8 @@ export interface ChannelRecord {
   /** The channel's input (what the acceptor made of the connect request). */
   input: Record<string, unknown>;
   snapshot: VersionedSnapshot;
+  /** The last journaled event the snapshot covers (durable services; absent: none). */
+  journalSeq?: number;
   /** When it was written (ms since the epoch). */
   at: number;
 }
@@ -26,6 +28,8 @@ export interface NamedRecord {
   /** The node that wrote it (its owner then). */
   node: string;
   snapshot: VersionedSnapshot;
+  /** The last journaled event the snapshot covers (durable services; absent: none). */
+  journalSeq?: number;
   at: number;
 }
 
@@ -159,7 +163,8 @@ function stored<T>(entry: KvEntry): Stored<T> | undefined {
   return { key: entry.key, revision: entry.revision, value: decode<T>(entry.value) };
 }
 
-function storeFailed(message: string, err: unknown): RelupError {
+/** A SNAPSHOT_STORE_FAILED error for a failed read or write of persisted actor state. */
+export function storeFailed(message: string, err: unknown): RelupError {
   if (err instanceof RelupError) return err;
   return new RelupError(
     'SNAPSHOT_STORE_FAILED',

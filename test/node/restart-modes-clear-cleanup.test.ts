@@ -18,6 +18,13 @@ describe('restart modes `clear`, `cleanup`, per component, and version changes a
     await deriveWithRestart(sandbox, '1.0.2', 'cleanup');
     await deriveWithRestart(sandbox, '1.0.3', { acceptor: 'cleanup' });
     await deriveWithRestart(sandbox, '1.0.4', undefined);
+    // A newer release whose codeChange cannot go down: state it wrote cannot be served by 1.0.0.
+    await sandbox.derive('1.1.0', '1.0.6', (src) =>
+      src.replace(
+        'codeChange({ snapshot, kind, direction, extra }) {',
+        "codeChange({ snapshot, kind, direction, extra }) {\n    if (direction === 'down') throw new Error('no way down');",
+      ),
+    );
   });
   afterEach(async () => {
     await Promise.all(live.splice(0).map((n) => n.stop()));
@@ -153,13 +160,42 @@ describe('restart modes `clear`, `cleanup`, per component, and version changes a
     ]);
   });
 
-  it('a snapshot of another version without codeChange is dropped (1.0.0 → 1.0.4)', async () => {
+  it('a snapshot of another version without codeChange is carried as it is, as a hot swap does (1.0.0 → 1.0.4)', async () => {
     const { nc, s, store } = await persisted('dr', 'drop');
     await start('dr', '1.0.4');
-    await expect(s.request({ type: 'say', text: 'x' })).rejects.toMatchObject({ code: 'UNKNOWN_SESSION' });
-    expect(await store.channels('dr', 'chat')).toEqual([]);
-    const fresh = await Session.open(nc, 'chat', { user: 'bob', room: 'drop' });
-    expect((await fresh.request({ type: 'say', text: 'new' })).seq).toBe(1);
-    expect(await store.getNamed('chat.room.drop')).toBeUndefined();
+    expect(await s.request({ type: 'say', text: 'three' })).toEqual({ ok: true, seq: 3 });
+    expect((await store.channels('dr', 'chat')).map((r) => r.value.session)).toEqual([s.id]);
+    const other = await Session.open(nc, 'chat', { user: 'bob', room: 'drop' });
+    expect(((await other.request({ type: 'history' })).messages as unknown[]).length).toBe(3);
+  });
+
+  it('state an older release cannot migrate is kept untouched and refused with the reason, never dropped', async () => {
+    const newer = await start('nm', '1.0.6');
+    const nc = await nats.connect();
+    const s = await Session.open(nc, 'chat', { user: 'ada', room: 'nomig' });
+    await s.request({ type: 'say', text: 'one' });
+    await s.request({ type: 'say', text: 'two' });
+    forget(newer);
+    await newer.stop();
+    const store = await SnapshotStore.open(nc);
+    const before = await store.getNamed('chat.room.nomig');
+    expect(before?.value.snapshot.version).toBe('1.0.6');
+
+    const older = await start('nm', '1.0.0');
+    await expect(s.request({ type: 'say', text: 'lost?' })).rejects.toMatchObject({
+      code: 'STATE_NOT_MIGRATED',
+    });
+    expect(await connect(nc, { session: s.id })).toMatchObject({
+      ok: false,
+      error: { code: 'STATE_NOT_MIGRATED' },
+    });
+    forget(older);
+    await older.stop();
+    expect((await store.channels('nm', 'chat')).map((r) => r.value.session)).toEqual([s.id]);
+    expect((await store.getNamed('chat.room.nomig'))?.value).toEqual(before?.value);
+
+    // The release that wrote it serves it again, as it was.
+    await start('nm', '1.0.6');
+    expect(await s.request({ type: 'say', text: 'three' })).toEqual({ ok: true, seq: 3 });
   });
 });

@@ -93,6 +93,7 @@ describe('release manifest', () => {
       version: '2.0.0',
       requires: [],
       restart: 'restart',
+      durability: 'durable',
     });
     const written = JSON.parse(await readFile(join(dir, 'release.json'), 'utf8'));
     expect(written.note).toBe('kept');
