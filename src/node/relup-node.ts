@@ -17,7 +17,7 @@ import { openReleaseStore, type ReleaseStore } from '../release/release-store.ts
 import { UpgradeLock } from '../relup/executor-lock.ts';
 import { type Journal, openJournal } from '../relup/journal.ts';
 import { createRegistry, type Registry } from '../relup/registry.ts';
-import type { UpgradeReport } from '../relup/upgrade-report.ts';
+import type { UpgradeProgress, UpgradeReport } from '../relup/upgrade-report.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
 import { EventJournal } from '../services/event-journal.ts';
 import { NamedActors } from '../services/named-actors.ts';
@@ -55,6 +55,8 @@ export interface NodeOptions {
   superAdminTokens?: string[];
   /** Period of the write-behind flush of kept sessions and named actors (restart modes), default 500 ms; 0: off. */
   persistIntervalMs?: number;
+  /** How many upgrade reports the node's journal keeps, default 50. */
+  upgradeHistory?: number;
 }
 
 /** The release a node runs. */
@@ -78,6 +80,11 @@ export interface NodeStatus {
     version: string;
     sessions: number;
     acceptor: { ok: boolean; suspended: boolean };
+    /**
+     * How its kept state is written: `durable` (a reply means it is stored), `write-behind`
+     * (a crash loses up to `lossWindowMs` of changes), or `none` (nothing is kept across restarts).
+     */
+    state: { durability: 'durable' | 'write-behind' | 'none'; lossWindowMs: number | null };
   }[];
   actors: Record<string, number>;
   namedActors: string[];
@@ -219,9 +226,11 @@ export class RelupNode {
       const store = await openReleaseStore(nc);
       const snapshots = await SnapshotStore.open(nc);
       const events = await EventJournal.open(nc);
-      const journal = await openJournal(nc, opts.nodeId);
+      const journal = await openJournal(nc, opts.nodeId, { keep: opts.upgradeHistory });
       // A node that died mid-upgrade boots its permanent release; the journal says what was cut short.
       const interrupted = await closeInterrupted(journal, log);
+      // After a restart, status still tells how the last upgrade ended.
+      const last = interrupted ?? lastReport(await journal.history());
       const version = opts.release ?? (await store.permanent())?.version ?? (await newest(opts.releasesDir));
       const dir = join(opts.releasesDir, version);
       const manifest = await readManifest(dir);
@@ -254,7 +263,7 @@ export class RelupNode {
         opts.superAdminTokens ?? [],
       );
       const running = node;
-      node.lastUpgrade = interrupted;
+      node.lastUpgrade = last;
       node.restartModes = new RestartModes({
         node: opts.nodeId,
         nc,
@@ -381,6 +390,7 @@ export class RelupNode {
         version: s.version,
         sessions: s.sessionCount,
         acceptor: { ok: s.acceptor.check().ok, suspended: s.acceptor.isSuspended },
+        state: this.restartModes.stateContract(s.name),
       })),
       actors: this.registry.counts(),
       namedActors: this.named.names(),
@@ -460,6 +470,15 @@ async function closeInterrupted(journal: Journal, log: Logger): Promise<UpgradeR
   );
   await journal.end(report);
   return report;
+}
+
+/** The most recent finished report of a journal's history, if any. */
+function lastReport(history: (UpgradeProgress | UpgradeReport)[]): UpgradeReport | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const r = history[i] as UpgradeReport;
+    if (r.outcome !== undefined) return r;
+  }
+  return undefined;
 }
 
 /** Services whose engine range or required services the release does not satisfy. */

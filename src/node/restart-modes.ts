@@ -100,6 +100,17 @@ export class RestartModes implements StatePersistence {
     return this.settingsOf(service).durability;
   }
 
+  /** What a reply of the service promises about its kept state, for status. */
+  stateContract(service: string): { durability: Durability | 'none'; lossWindowMs: number | null } {
+    if (!this.keeps(service, 'service') && !this.keeps(service, 'channels'))
+      return { durability: 'none', lossWindowMs: null };
+    const durability = this.durability(service);
+    if (durability === 'durable') return { durability, lossWindowMs: 0 };
+    const ms = this.deps.persistIntervalMs ?? 500;
+    // Without a periodic flush, only a graceful stop writes: everything since boot is at risk.
+    return { durability, lossWindowMs: ms > 0 ? ms : null };
+  }
+
   private settingsOf(service: string): ServiceSettings {
     const manifest = this.deps.manifest();
     if (this.settings?.manifest !== manifest) this.settings = { manifest, byService: new Map() };

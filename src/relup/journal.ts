@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { type NatsConnection, TimeoutError } from '@nats-io/nats-core';
 import { z } from 'zod';
@@ -36,13 +37,20 @@ export interface Journal extends JournalWriter {
   get(id: string): Promise<UpgradeProgress | UpgradeReport | undefined>;
   /** Resolves when every write asked for so far is stored (writes after the point of no return are pipelined). */
   flushed(): Promise<void>;
+  /** The reports this node keeps (at most `keep`), oldest first by when they were last written. */
+  history(): Promise<(UpgradeProgress | UpgradeReport)[]>;
 }
 
 /** Where the journal lives. */
 export interface JournalOptions {
   /** The KV bucket, default `relup_journal`. */
   bucket?: string;
+  /** How many upgrade reports a node keeps; older ones are removed when an upgrade ends. Default 50. */
+  keep?: number;
 }
+
+/** How many upgrade reports a node keeps by default. */
+export const DEFAULT_JOURNAL_KEEP = 50;
 
 const activeSchema = z.object({
   id: z.string(),
@@ -61,6 +69,9 @@ export async function openJournal(
 ): Promise<Journal> {
   checkToken('node', node);
   const bucket = opts.bucket ?? 'relup_journal';
+  const keep = opts.keep ?? DEFAULT_JOURNAL_KEEP;
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new RelupError('BAD_OPTIONS', `the journal keeps at least one report, got ${keep}`, { keep });
   const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 1 }));
   const activeKey = `active.${node}`;
   const reportKey = (id: string) => `upgrade.${node}.${id}`;
@@ -91,6 +102,27 @@ export async function openJournal(
     return write;
   }
 
+  /** This node's reports with their keys, oldest write first (history 1: one entry per key). */
+  async function listReports(): Promise<{ key: string; value: UpgradeProgress | UpgradeReport }[]> {
+    return guard(`list ${reportKey('*')}`, async () => {
+      const out: { key: string; value: UpgradeProgress | UpgradeReport }[] = [];
+      for await (const e of await kv.history({ key: `upgrade.${node}.>` }))
+        if (e.operation === 'PUT') out.push({ key: e.key, value: decode(e.value) });
+      return out;
+    });
+  }
+
+  /** Removes the oldest reports beyond `keep`, leaving no delete markers behind. */
+  async function trim(): Promise<void> {
+    const reports = await listReports();
+    if (reports.length <= keep) return;
+    const jsm = await jetstreamManager(nc);
+    for (const { key } of reports.slice(0, reports.length - keep))
+      await guard(`remove ${key}`, () =>
+        jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${key}` }),
+      );
+  }
+
   return {
     async begin(progress) {
       checkToken('upgrade', progress.id);
@@ -105,6 +137,11 @@ export async function openJournal(
       await put(reportKey(report.id), encode(report));
       await guard(`delete ${activeKey}`, () => kv.delete(activeKey));
       written = undefined;
+      await trim();
+    },
+
+    async history() {
+      return (await listReports()).map((e) => e.value);
     },
 
     async flushed() {

@@ -43,7 +43,10 @@ describe('a restart into the permanent release keeps state written by a newer re
       await first.signal(sig);
       // No --release: the node boots the permanent 1.0.0.
       const second = await nodes.start({ nats: url, node: id });
-      expect((await command(nc, id, 'status')).release).toBe('1.0.0');
+      const status = await command(nc, id, 'status');
+      expect(status.release).toBe('1.0.0');
+      // The journal still tells how the last upgrade ended.
+      expect(status.lastUpgrade).toMatchObject({ outcome: 'done', from: '1.0.0', to: '1.1.0' });
       expect(second.output()).not.toMatch(/snapshot dropped/);
 
       // Every session goes on where it was, and seqs continue without reuse.

@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { runUpgrade } from '../../src/relup/executor.ts';
 import type { Instruction, Plan, Step } from '../../src/relup/instruction.ts';
@@ -195,5 +196,36 @@ describe('upgrade journal', () => {
     await expect(openJournal(nc, 'n.1', { bucket: bucket() })).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
     const journal = await openJournal(nc, 'n5', { bucket: bucket() });
     await expect(journal.get('a.b')).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
+  });
+
+  it('keeps a bounded history: the oldest reports go when an upgrade ends, with no markers left', async () => {
+    const name = bucket();
+    const nc = await nats.connect();
+    const journal = await openJournal(nc, 'n6', { bucket: name, keep: 3 });
+    for (let i = 1; i <= 5; i++) {
+      const progress: UpgradeProgress = {
+        id: `h${i}`,
+        release: 'chat',
+        from: '1.0.0',
+        to: '1.1.0',
+        direction: 'up',
+        state: 'checking',
+        passedPonr: false,
+        steps: [],
+        startedAt: new Date().toISOString(),
+      };
+      await journal.begin(progress);
+      await journal.end({ ...progress, outcome: 'done', endedAt: new Date().toISOString(), durationMs: 1 });
+    }
+    expect((await journal.history()).map((r) => r.id)).toEqual(['h3', 'h4', 'h5']);
+    expect(await journal.get('h1')).toBeUndefined();
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(`KV_${name}`, { subjects_filter: `$KV.${name}.upgrade.n6.>` });
+    expect(Object.keys(info.state.subjects ?? {}).sort()).toEqual(
+      ['h3', 'h4', 'h5'].map((id) => `$KV.${name}.upgrade.n6.${id}`),
+    );
+    await expect(openJournal(nc, 'n7', { bucket: name, keep: 0 })).rejects.toMatchObject({
+      code: 'BAD_OPTIONS',
+    });
   });
 });
