@@ -9,6 +9,7 @@ import { ActorRegistry } from '../actors/registry.ts';
 import { type Supervisor, startSupervisor } from '../actors/supervisor.ts';
 import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
+import { replicasFor } from '../nats/replicas.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
 import { ENGINE_VERSION } from '../release/engine-version.ts';
@@ -54,6 +55,8 @@ export interface NodeOptions {
   superAdminTokens?: string[];
   /** Period of the write-behind flush of kept sessions and named actors (restart modes), default 500 ms; 0: off. */
   persistIntervalMs?: number;
+  /** Copies JetStream keeps of relup's buckets, default what the server reports: 1 alone, up to 3 in a cluster. */
+  replicas?: number;
 }
 
 /** The release a node runs. */
@@ -211,13 +214,14 @@ export class RelupNode {
     try {
       const subjects = makeSubjects(opts.prefix);
       const kvm = new Kvm(nc);
+      const replicas = replicasFor(nc, opts.replicas);
       const [nodesKv, actorsKv]: KV[] = await Promise.all([
-        kvm.create('relup_nodes', { history: 1 }),
-        kvm.create('relup_actors', { history: 1 }),
+        kvm.create('relup_nodes', { history: 1, replicas }),
+        kvm.create('relup_actors', { history: 1, replicas }),
       ]);
-      const store = await openReleaseStore(nc);
+      const store = await openReleaseStore(nc, { replicas });
       const snapshots = await SnapshotStore.open(nc);
-      const journal = await openJournal(nc, opts.nodeId);
+      const journal = await openJournal(nc, opts.nodeId, { replicas });
       // A node that died mid-upgrade boots its permanent release; the journal says what was cut short.
       const interrupted = await closeInterrupted(journal, log);
       const version = opts.release ?? (await store.permanent())?.version ?? (await newest(opts.releasesDir));

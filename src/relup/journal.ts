@@ -3,6 +3,7 @@ import { type NatsConnection, TimeoutError } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
+import { replicasFor } from '../nats/replicas.ts';
 import { isSubjectToken } from '../nats/subjects.ts';
 import {
   UPGRADE_STATES,
@@ -42,6 +43,8 @@ export interface Journal extends JournalWriter {
 export interface JournalOptions {
   /** The KV bucket, default `relup_journal`. */
   bucket?: string;
+  /** Copies kept by JetStream, default what the server reports (see `replicasFor`); an existing bucket keeps its own. */
+  replicas?: number;
 }
 
 const activeSchema = z.object({
@@ -61,7 +64,8 @@ export async function openJournal(
 ): Promise<Journal> {
   checkToken('node', node);
   const bucket = opts.bucket ?? 'relup_journal';
-  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 1 }));
+  const replicas = replicasFor(nc, opts.replicas);
+  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 1, replicas }));
   const activeKey = `active.${node}`;
   const reportKey = (id: string) => `upgrade.${node}.${id}`;
   // The active key changes only with the state, so most steps cost one put.
