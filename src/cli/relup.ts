@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startControlServer } from '../control/control-server.ts';
 import { renderError } from '../errors.ts';
+import { parseReplicas } from '../nats/replicas.ts';
 import { startNode } from '../node/relup-node.ts';
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
@@ -16,6 +17,7 @@ interface NodeCliOptions {
   natsPass?: string;
   operatorKeys?: string;
   superadminTokens?: string;
+  replicas?: number;
 }
 
 const list = (s: string | undefined): string[] =>
@@ -27,6 +29,14 @@ const list = (s: string | undefined): string[] =>
 function nodeId(value: string): string {
   if (!TOKEN.test(value)) throw new InvalidArgumentError('must be a subject-safe token ([A-Za-z0-9_-]+)');
   return value;
+}
+
+function replicas(value: string): number {
+  try {
+    return parseReplicas(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 /** Builds the `relup` command line (exported for tests). */
@@ -81,6 +91,14 @@ export function relupProgram(): Command {
         'tokens that let super-admins in during maintenance (comma-separated)',
       ).env('RELUP_SUPERADMIN_TOKENS'),
     )
+    .addOption(
+      new Option(
+        '--replicas <n>',
+        "copies JetStream keeps of relup's buckets (default: 1 on one server, up to 3 in a cluster)",
+      )
+        .env('RELUP_REPLICAS')
+        .argParser(replicas),
+    )
     .action(async (opts: NodeCliOptions) => {
       const node = await startNode({
         nats: { servers: opts.nats, user: opts.natsUser, pass: opts.natsPass },
@@ -90,6 +108,7 @@ export function relupProgram(): Command {
         prefix: opts.prefix,
         relupsDir: opts.relups,
         superAdminTokens: list(opts.superadminTokens),
+        replicas: opts.replicas,
       });
       const keys = list(opts.operatorKeys);
       const control = await startControlServer(node, keys.length > 0 ? { operatorKeys: keys } : {});

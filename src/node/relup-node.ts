@@ -9,6 +9,7 @@ import { ActorRegistry } from '../actors/registry.ts';
 import { type Supervisor, startSupervisor } from '../actors/supervisor.ts';
 import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
+import { replicasFor } from '../nats/replicas.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
 import { ENGINE_VERSION } from '../release/engine-version.ts';
@@ -57,6 +58,8 @@ export interface NodeOptions {
   persistIntervalMs?: number;
   /** How many upgrade reports the node's journal keeps, default 50. */
   upgradeHistory?: number;
+  /** Copies JetStream keeps of relup's buckets, default what the server reports: 1 alone, up to 3 in a cluster. */
+  replicas?: number;
 }
 
 /** The release a node runs. */
@@ -219,14 +222,15 @@ export class RelupNode {
     try {
       const subjects = makeSubjects(opts.prefix);
       const kvm = new Kvm(nc);
+      const replicas = replicasFor(nc, opts.replicas);
       const [nodesKv, actorsKv]: KV[] = await Promise.all([
-        kvm.create('relup_nodes', { history: 1 }),
-        kvm.create('relup_actors', { history: 1 }),
+        kvm.create('relup_nodes', { history: 1, replicas }),
+        kvm.create('relup_actors', { history: 1, replicas }),
       ]);
-      const store = await openReleaseStore(nc);
-      const snapshots = await SnapshotStore.open(nc);
-      const events = await EventJournal.open(nc);
-      const journal = await openJournal(nc, opts.nodeId, { keep: opts.upgradeHistory });
+      const store = await openReleaseStore(nc, { replicas });
+      const snapshots = await SnapshotStore.open(nc, replicas);
+      const events = await EventJournal.open(nc, replicas);
+      const journal = await openJournal(nc, opts.nodeId, { keep: opts.upgradeHistory, replicas });
       // A node that died mid-upgrade boots its permanent release; the journal says what was cut short.
       const interrupted = await closeInterrupted(journal, log);
       // After a restart, status still tells how the last upgrade ended.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { RelupError } from '../errors.ts';
+import { replicasFor } from '../nats/replicas.ts';
 import { verifyRelease } from './code-loader.ts';
 import { MANIFEST_FILE, readManifest } from './manifest.ts';
 
@@ -13,6 +14,8 @@ export const RELEASES_BUCKET = 'relup_releases';
 export interface ReleaseObjectsOptions {
   /** The object store bucket, default {@link RELEASES_BUCKET}. */
   bucket?: string;
+  /** Copies kept by JetStream, default what the server reports (see `replicasFor`); an existing store keeps its own. */
+  replicas?: number;
 }
 
 /** What {@link publishRelease} stored. */
@@ -36,8 +39,9 @@ export async function openReleaseObjects(
   opts: ReleaseObjectsOptions = {},
 ): Promise<ObjectStore> {
   const bucket = opts.bucket ?? RELEASES_BUCKET;
+  const replicas = replicasFor(nc, opts.replicas);
   try {
-    return await new Objm(nc).create(bucket);
+    return await new Objm(nc).create(bucket, { replicas });
   } catch (err) {
     throw storeError(`cannot open the object store ${bucket}`, err);
   }

@@ -5,6 +5,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
+import { replicasFor } from '../nats/replicas.ts';
 import { isSubjectToken } from '../nats/subjects.ts';
 
 /** The actions a history entry can record. */
@@ -60,6 +61,8 @@ export interface ReleaseStoreOptions {
   bucket?: string;
   /** How many history entries are kept, default 200 (the oldest are dropped). */
   historyLimit?: number;
+  /** Copies kept by JetStream, default what the server reports (see `replicasFor`); an existing bucket keeps its own. */
+  replicas?: number;
 }
 
 const PERMANENT = 'permanent';
@@ -88,7 +91,8 @@ export async function openReleaseStore(
   const limit = opts.historyLimit ?? 200;
   if (!Number.isInteger(limit) || limit < 1)
     throw new RelupError('BAD_OPTIONS', 'historyLimit must be a positive integer', { historyLimit: limit });
-  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 5 }));
+  const replicas = replicasFor(nc, opts.replicas);
+  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 5, replicas }));
 
   async function read<T>(
     key: string,

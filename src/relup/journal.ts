@@ -4,6 +4,7 @@ import { type NatsConnection, TimeoutError } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
+import { replicasFor } from '../nats/replicas.ts';
 import { isSubjectToken } from '../nats/subjects.ts';
 import {
   UPGRADE_STATES,
@@ -47,6 +48,8 @@ export interface JournalOptions {
   bucket?: string;
   /** How many upgrade reports a node keeps; older ones are removed when an upgrade ends. Default 50. */
   keep?: number;
+  /** Copies kept by JetStream, default what the server reports (see `replicasFor`); an existing bucket keeps its own. */
+  replicas?: number;
 }
 
 /** How many upgrade reports a node keeps by default. */
@@ -72,7 +75,8 @@ export async function openJournal(
   const keep = opts.keep ?? DEFAULT_JOURNAL_KEEP;
   if (!Number.isInteger(keep) || keep < 1)
     throw new RelupError('BAD_OPTIONS', `the journal keeps at least one report, got ${keep}`, { keep });
-  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 1 }));
+  const replicas = replicasFor(nc, opts.replicas);
+  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 1, replicas }));
   const activeKey = `active.${node}`;
   const reportKey = (id: string) => `upgrade.${node}.${id}`;
   // The active key changes only with the state, so most steps cost one put.

@@ -8,6 +8,7 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { EventObject } from 'xstate';
 import { decode, encode } from '../nats/codec.ts';
+import { replicasFor } from '../nats/replicas.ts';
 import { storeFailed } from './snapshot-store.ts';
 
 /** The JetStream stream holding the events each durable actor accepted since its last snapshot. */
@@ -38,8 +39,8 @@ export class EventJournal {
     private readonly jsm: JetStreamManager,
   ) {}
 
-  /** Opens the stream, creating it when missing (file storage, `replicas` copies). */
-  static async open(nc: NatsConnection, replicas = 1): Promise<EventJournal> {
+  /** Opens the stream, creating it when missing (file storage, `replicas` copies, default what the server reports). */
+  static async open(nc: NatsConnection, replicas?: number): Promise<EventJournal> {
     try {
       const jsm = await jetstreamManager(nc);
       try {
@@ -49,7 +50,7 @@ export class EventJournal {
           name: EVENT_STREAM,
           subjects: [`${EVENT_STREAM}.>`],
           storage: 'file',
-          num_replicas: replicas,
+          num_replicas: replicasFor(nc, replicas),
           // Retries of one append within two minutes are stored once.
           duplicate_window: 120_000_000_000,
         } as Parameters<typeof jsm.streams.add>[0]);

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { VersionedSnapshot } from '../actors/actor-host.ts';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
+import { replicasFor } from '../nats/replicas.ts';
 
 /** The JetStream KV bucket holding persisted channel sessions and named actors. */
 export const SNAPSHOT_BUCKET = 'relup_snapshots';
@@ -60,10 +61,12 @@ export class SnapshotStore {
 
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (creating when missing) the bucket. */
-  static async open(nc: NatsConnection, bucket = SNAPSHOT_BUCKET): Promise<SnapshotStore> {
+  /** Opens (creating when missing) the bucket, with `replicas` copies (default: what the server reports). */
+  static async open(nc: NatsConnection, replicas?: number, bucket = SNAPSHOT_BUCKET): Promise<SnapshotStore> {
     try {
-      return new SnapshotStore(await new Kvm(nc).create(bucket, { history: 1 }));
+      return new SnapshotStore(
+        await new Kvm(nc).create(bucket, { history: 1, replicas: replicasFor(nc, replicas) }),
+      );
     } catch (err) {
       throw storeFailed(`cannot open KV bucket ${bucket}`, err);
     }

@@ -23,6 +23,13 @@ describe('relup node (the command line)', () => {
     });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/subject-safe/);
+    const replicas = spawnSync(
+      'node',
+      [BIN, 'node', '--nats', 'nats://x', '--node', 'a', '--releases', 'x', '--replicas', '0'],
+      { encoding: 'utf8', env: { PATH: process.env.PATH } },
+    );
+    expect(replicas.status).toBe(2);
+    expect(replicas.stderr).toMatch(/replicas must be an integer from 1 to 5/);
   });
 
   it('runs a node from environment variables, answers commands, and stops gracefully on SIGTERM', async () => {
