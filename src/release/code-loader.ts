@@ -1,5 +1,5 @@
 import { readFile, realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { RelupError } from '../errors.ts';
@@ -7,6 +7,7 @@ import { defineService, type ServiceDefinition } from '../services/define-servic
 import { ENGINE_VERSION } from './engine-version.ts';
 import { sha256Hex } from './hash.ts';
 import type { ReleaseManifest } from './manifest.ts';
+import { isInside } from './path-inside.ts';
 
 /** A release whose files matched their sha256: the real path of each file, by its manifest path. */
 export interface VerifiedRelease {
@@ -149,11 +150,6 @@ export function loadedModuleCount(): number {
 /** The release versions with modules loaded in this process, ascending. */
 export function loadedVersions(): string[] {
   return [...new Set([...loaded.values()].map((m) => m.version))].sort(semver.compare);
-}
-
-function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 function outside(releaseDir: string, file: string, resolved: string): RelupError {

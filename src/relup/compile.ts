@@ -3,17 +3,18 @@ import { checkPlan } from './check.ts';
 import { checkCoverage } from './coverage.ts';
 import { invertEntries } from './down.ts';
 import { expandEntries } from './expand.ts';
-import type { Plan } from './instruction.ts';
+import type { Plan, Step } from './instruction.ts';
 import { applyModifications } from './modify.ts';
 import { orderSteps } from './order.ts';
 import { parseRelup } from './parse.ts';
 import { buildPlan } from './plan.ts';
-import { insertSteps, type PlanParts, withUniqueIds } from './plan-parts.ts';
+import { allSteps, insertSteps, type PlanParts, withUniqueIds } from './plan-parts.ts';
+import { badRelup, type RelupProblem } from './problems.ts';
 import { createRegistry, type Registry } from './registry.ts';
 import type { ReleaseInfo } from './release-info.ts';
 import type { Entry, RelupSpec } from './spec.ts';
 import type { StageContext } from './stage-context.ts';
-import { makeStep } from './step.ts';
+import { makeStep, PONR_OP } from './step.ts';
 import { validateRelup } from './validate.ts';
 
 /** What a compile needs: the relup text, its file name (for problems), and both releases. */
@@ -34,7 +35,7 @@ export interface CompiledRelup {
 
 /**
  * Compiles a relup file into its up and down plans: parse → validate → expand → modify → order →
- * check (and coverage) → plan, each a pure stage. Throws BAD_RELUP, PLAN_CYCLE,
+ * check (and coverage) → plan, each a pure stage. Throws BAD_RELUP (also for a step repeated), PLAN_CYCLE,
  * PLAN_MISSING_DEPENDENCY, PLAN_INVALID or UNCOVERED_CHANGE.
  */
 export function compileRelup(input: CompileInput): CompiledRelup {
@@ -43,9 +44,9 @@ export function compileRelup(input: CompileInput): CompiledRelup {
   const to = input.toManifest;
   const spec = validateRelup(parseRelup(input.source, input.file), { registry, from, to });
   const base = { release: spec.release, options: spec.options, registry };
-  const plan = compileDirection(spec.up, { ...base, direction: 'up', from, to }, spec.hooks);
+  const plan = compileDirection(spec.up, { ...base, direction: 'up', from, to }, spec);
   const downEntries = spec.down === 'auto' ? invertEntries(spec.up, plan, registry) : spec.down;
-  const down = compileDirection(downEntries, { ...base, direction: 'down', from: to, to: from }, spec.hooks);
+  const down = compileDirection(downEntries, { ...base, direction: 'down', from: to, to: from }, spec);
   return { plan, down };
 }
 
@@ -57,11 +58,37 @@ export async function compileRelupFile(
   return compileRelup({ ...input, source: await readFile(path, 'utf8'), file: path });
 }
 
-function compileDirection(entries: readonly Entry[], ctx: StageContext, hooks: RelupSpec['hooks']): Plan {
-  const parts = orderSteps(insertHooks(applyModifications(expandEntries(entries, ctx), ctx), hooks), ctx);
+function compileDirection(entries: readonly Entry[], ctx: StageContext, spec: RelupSpec): Plan {
+  const expanded = expandEntries(entries, ctx);
+  checkRepeats(allSteps(expanded), spec.file);
+  const parts = orderSteps(insertHooks(applyModifications(expanded, ctx), spec.hooks), ctx);
   checkPlan(parts, ctx);
   checkCoverage(parts, ctx);
   return buildPlan(parts, ctx);
+}
+
+/**
+ * The entries may not do the same thing twice (BAD_RELUP): the same instruction on the same
+ * service (`suspend chat` twice, or `suspend chat` next to `update chat`), or an instruction
+ * without a target with the same arguments.
+ */
+function checkRepeats(steps: readonly Step[], file: string): void {
+  const first = new Map<string, Step>();
+  const problems: RelupProblem[] = [];
+  // A second point of no return breaks a rule of its own, reported by checkPlan.
+  for (const step of steps.filter((s) => s.op !== PONR_OP)) {
+    const key =
+      step.target === undefined ? `${step.op} ${JSON.stringify(step.args)}` : `${step.op}:${step.target}`;
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, step);
+    else
+      problems.push({
+        file,
+        path: step.origin,
+        reason: `${step.id} repeats the same step of ${earlier.origin}`,
+      });
+  }
+  if (problems.length > 0) throw badRelup(problems);
 }
 
 /**

@@ -1,3 +1,5 @@
+import semver from 'semver';
+
 /** One service of a release, as the compiler needs it. */
 export interface ReleaseServiceInfo {
   name: string;
@@ -21,4 +23,9 @@ export interface ReleaseInfo {
 /** The service of that name in a release, if it has one. */
 export function findService(release: ReleaseInfo, name: string): ReleaseServiceInfo | undefined {
   return release.services.find((s) => s.name === name);
+}
+
+/** The release that ships the migration scripts of a transition between two releases: the newer one. */
+export function scriptRelease(a: ReleaseInfo, b: ReleaseInfo): ReleaseInfo {
+  return semver.gt(a.version, b.version) ? a : b;
 }

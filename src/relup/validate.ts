@@ -1,9 +1,10 @@
 import type { z } from 'zod';
+import { staysInRelease } from '../release/path-inside.ts';
 import type { Instruction } from './instruction.ts';
 import type { ParsedRelup } from './parse.ts';
 import { badRelup, formatPath, type RelupProblem } from './problems.ts';
 import type { Registry } from './registry.ts';
-import { findService, type ReleaseInfo } from './release-info.ts';
+import { findService, type ReleaseInfo, scriptRelease } from './release-info.ts';
 import { addSchema, applySchema, relupFileSchema, removeSchema, stepSchema, updateSchema } from './schema.ts';
 import type { Entry, RelupSpec } from './spec.ts';
 import { makeStep } from './step.ts';
@@ -128,6 +129,7 @@ function validateEntries(
     const path = [...section, i];
     const entry = validateEntry(raw, path, leg, report);
     if (entry === undefined) return;
+    checkScripts(entry, path, leg, report);
     if (entry.kind === 'update' || entry.kind === 'add' || entry.kind === 'remove') {
       const earlier = changedBy.get(entry.service);
       if (earlier !== undefined)
@@ -137,6 +139,31 @@ function validateEntries(
     entries.push(entry);
   });
   return entries;
+}
+
+/**
+ * The modules of an apply (its `module` and `down`) must be files of the release that ships the
+ * scripts, named inside its folder: the node would only find out after the point of no return.
+ */
+function checkScripts(entry: Entry, path: Path, leg: ValidateContext, report: Report): void {
+  const scripts =
+    entry.kind === 'apply'
+      ? { at: [...path, 'apply'], module: entry.module, down: entry.down }
+      : entry.kind === 'step' && entry.op === 'apply'
+        ? { at: [...path, 'args'], module: entry.args['module'], down: entry.args['down'] }
+        : undefined;
+  if (scripts === undefined) return;
+  const release = scriptRelease(leg.from, leg.to);
+  for (const field of ['module', 'down'] as const) {
+    const file = scripts[field];
+    if (typeof file !== 'string') continue;
+    if (!staysInRelease(file)) report([...scripts.at, field], `${field} "${file}" leaves the release folder`);
+    else if (!Object.hasOwn(release.files, file))
+      report(
+        [...scripts.at, field],
+        `${field} "${file}" is not a file of release ${release.version}, which ships the migration scripts`,
+      );
+  }
 }
 
 function validateEntry(raw: unknown, path: Path, leg: ValidateContext, report: Report): Entry | undefined {

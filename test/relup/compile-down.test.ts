@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compile, ops, planOps, relupError, relupYaml } from './compile-fixtures.ts';
+import { compile, ops, relupError, relupYaml } from './compile-fixtures.ts';
 
 describe('down: auto', () => {
   const source = relupYaml(
@@ -67,10 +67,13 @@ describe('down: auto', () => {
 
   it('inverts low-level entries with their instruction', () => {
     const { plan, down } = compile(
-      relupYaml('  - update: chat\n  - add: presence\n  - remove: legacy\n  - { op: resume, target: chat }'),
+      relupYaml(
+        '  - update: chat\n  - add: presence\n  - remove: legacy\n  - { op: maintenance, args: { on: on } }',
+      ),
     );
-    expect(planOps(plan).filter((op) => op === 'resume chat')).toHaveLength(2);
-    expect(planOps(down).filter((op) => op === 'suspend chat')).toHaveLength(2);
+    const maintenance = (p: typeof plan) => [...p.before, ...p.after].filter((s) => s.op === 'maintenance');
+    expect(maintenance(plan).map((s) => s.args['on'])).toEqual(['on']);
+    expect(maintenance(down).map((s) => s.args['on'])).toEqual([false]);
   });
 });
 

@@ -20,7 +20,19 @@ export const v100: ReleaseInfo = {
   files: { 'services/chat.ts': sha('a'), 'services/legacy.ts': sha('b') },
 };
 
-/** Release chat 1.1.0: chat 2.1.0 changed, legacy gone, presence 0.1.0 new. */
+/** The migration scripts the tests' relups apply; release 1.1.0 ships them. */
+const SCRIPTS = [
+  'migrations/backfill.ts',
+  'migrations/unbackfill.ts',
+  'migrations/stats.ts',
+  'migrations/a.ts',
+  'migrations/b.ts',
+  'migrations/x.ts',
+  'm/1.ts',
+  'm/3.ts',
+];
+
+/** Release chat 1.1.0: chat 2.1.0 changed, legacy gone, presence 0.1.0 new, and the migration scripts. */
 export const v110: ReleaseInfo = {
   name: 'chat',
   version: '1.1.0',
@@ -28,7 +40,11 @@ export const v110: ReleaseInfo = {
     { name: 'chat', version: '2.1.0', module: 'services/chat.ts' },
     { name: 'presence', version: '0.1.0', module: 'services/presence.ts' },
   ],
-  files: { 'services/chat.ts': sha('c'), 'services/presence.ts': sha('d') },
+  files: {
+    'services/chat.ts': sha('c'),
+    'services/presence.ts': sha('d'),
+    ...Object.fromEntries(SCRIPTS.map((file) => [file, sha('e')])),
+  },
 };
 
 /** chat 1.0.1: the same services and code as 1.0.0, so nothing needs covering. */
