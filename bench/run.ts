@@ -7,6 +7,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { bulkSuspendBench } from './bulk-suspend.ts';
 import { codeGrowth } from './code-growth.ts';
+import { durability } from './durability.ts';
 import { hotVsCold } from './hot-vs-cold.ts';
 import { machine, machineLine } from './lib/machine.ts';
 import { renderMarkdown, type SectionRun } from './lib/report.ts';
@@ -26,6 +27,7 @@ const BENCHES: Bench[] = [
   upgradePause,
   hotVsCold,
   codeGrowth,
+  durability,
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -1,9 +1,10 @@
 // The client side of the benchmarks, run in its own process (forked by worker.ts) so the load
 // it makes does not share an event loop with the code measured. Commands arrive over IPC as
 // { id, cmd, args } and are answered { id, ok, value } or { id, ok: false, error }.
-import { type NatsConnection, nuid } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { ServiceBroker as Broker } from 'moleculer';
+import { InboxRequester } from '../../src/nats/inbox-requester.ts';
 import { percentile } from './stats.ts';
 
 /** One command to the worker. */
@@ -62,73 +63,17 @@ export interface LoadStats {
   p99: number;
 }
 
-/**
- * Request/reply on the wire exactly as `nc.request` does it (a publish with a reply subject),
- * but with one wildcard inbox subscription for all requests and one sweep timer, the way
- * Moleculer's transit correlates replies: nats.js v3's `request` allocates a timer, a promise
- * race and two Error objects per request (one with a stack trace), and that client cost would
- * otherwise be most of what is measured.
- */
-class LeanRequester {
-  private readonly inbox: string;
-  private readonly pending = new Map<
-    string,
-    { resolve: (d: Uint8Array) => void; reject: (e: Error) => void; at: number }
-  >();
-  private next = 0;
-  private readonly sweep: ReturnType<typeof setInterval>;
-
-  constructor(
-    private readonly c: NatsConnection,
-    private readonly timeoutMs: number,
-  ) {
-    this.inbox = `_INBOX.bench.${nuid.next()}.`;
-    c.subscribe(`${this.inbox}*`, {
-      callback: (_e, msg) => {
-        const token = msg.subject.slice(this.inbox.length);
-        const p = this.pending.get(token);
-        if (!p) return;
-        this.pending.delete(token);
-        if (msg.data.length === 0 && msg.headers?.code === 503) p.reject(new Error('no responders'));
-        else p.resolve(msg.data);
-      },
-    });
-    this.sweep = setInterval(() => {
-      const old = now() - this.timeoutMs;
-      for (const [token, p] of this.pending)
-        if (p.at < old) {
-          this.pending.delete(token);
-          p.reject(new Error('timeout'));
-        }
-    }, 250);
-  }
-
-  /** Sends a request and resolves with the reply's bytes. */
-  request(subject: string, data: Uint8Array): Promise<Uint8Array> {
-    const token = (this.next++).toString(36);
-    return new Promise((resolve, reject) => {
-      this.pending.set(token, { resolve, reject, at: now() });
-      this.c.publish(subject, data, { reply: this.inbox + token });
-    });
-  }
-
-  /** Stops the sweep timer. */
-  close(): void {
-    clearInterval(this.sweep);
-  }
-}
-
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 let nc: NatsConnection | undefined;
 let broker: Broker | undefined;
-let lean: LeanRequester | undefined;
+let lean: InboxRequester | undefined;
 
 function now(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** The request function of a run: `lean` (see LeanRequester) or nats.js's `nc.request`. */
+/** The request function of a run: `lean` (see InboxRequester) or nats.js's `nc.request`. */
 function requester(mode: unknown): (subject: string, data: Uint8Array) => Promise<Uint8Array> {
   const c = conn();
   if (mode === 'nc.request') return (s, d) => c.request(s, d, { timeout: 10_000 }).then((m) => m.data);
@@ -152,7 +97,7 @@ function payload(type: string, bytes: number): string {
 const commands: Record<string, (args: Record<string, unknown>) => Promise<unknown>> = {
   async connect(a) {
     nc = await connect({ servers: String(a.url), name: 'bench-client' });
-    lean = new LeanRequester(nc, 10_000);
+    lean = new InboxRequester(nc, 10_000);
     await nc.flush();
     return true;
   },
@@ -361,7 +306,7 @@ function startLoad(a: LoadArgs): Load {
     connecting: Promise<void> | undefined;
     gen: number;
   }
-  const requester = new LeanRequester(c, a.timeoutMs);
+  const requester = new InboxRequester(c, a.timeoutMs);
   const t0 = now();
   let lastOk = now();
   let inflight = 0;

@@ -10,26 +10,29 @@ import type { ServiceHost } from '../../src/services/service-host.ts';
 export const CHAT_RELEASES = fileURLToPath(new URL('../../examples/chat/releases', import.meta.url));
 /** The benchmarks' echo release (bench/releases/echo). */
 export const ECHO_RELEASES = fileURLToPath(new URL('../releases/echo', import.meta.url));
+/** The durability benchmark's release (bench/releases/durable). */
+export const DURABLE_RELEASES = fileURLToPath(new URL('../releases/durable', import.meta.url));
 /** The repository's relups folder (relups/chat/1.0.0-1.1.0.yaml). */
 export const RELUPS = fileURLToPath(new URL('../../relups', import.meta.url));
 
-let sealed = false;
+const sealed = new Set<string>();
+const RELEASES = { chat: CHAT_RELEASES, echo: ECHO_RELEASES, durable: DURABLE_RELEASES };
 
-/** Starts a node with logs silenced; the echo release is (re-)sealed first, so edits to it load. */
+/** Starts a node with logs silenced; the bench's own releases are (re-)sealed first, so edits to them load. */
 export async function startBenchNode(
   url: string,
   nodeId: string,
-  app: 'chat' | 'echo',
+  app: 'chat' | 'echo' | 'durable',
   release = '1.0.0',
 ): Promise<RelupNode> {
-  if (app === 'echo' && !sealed) {
-    await sealRelease(`${ECHO_RELEASES}/1.0.0`);
-    sealed = true;
+  if (app !== 'chat' && !sealed.has(app)) {
+    await sealRelease(`${RELEASES[app]}/1.0.0`);
+    sealed.add(app);
   }
   return startNode({
     nats: url,
     nodeId,
-    releasesDir: app === 'chat' ? CHAT_RELEASES : ECHO_RELEASES,
+    releasesDir: RELEASES[app],
     release,
     relupsDir: RELUPS,
     logger: pino({ level: 'silent' }),

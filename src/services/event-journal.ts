@@ -8,6 +8,7 @@ import {
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { EventObject } from 'xstate';
 import { decode, encode } from '../nats/codec.ts';
+import { InboxRequester } from '../nats/inbox-requester.ts';
 import { replicasFor } from '../nats/replicas.ts';
 import { storeFailed } from './snapshot-store.ts';
 
@@ -37,6 +38,7 @@ export class EventJournal {
   private constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    private readonly appends: InboxRequester,
   ) {}
 
   /** Opens the stream, creating it when missing (file storage, `replicas` copies, default what the server reports). */
@@ -55,22 +57,27 @@ export class EventJournal {
           duplicate_window: 120_000_000_000,
         } as Parameters<typeof jsm.streams.add>[0]);
       }
-      return new EventJournal(jetstream(nc), jsm);
+      return new EventJournal(jetstream(nc), jsm, new InboxRequester(nc, APPEND_TIMEOUT_MS));
     } catch (err) {
       throw storeFailed(`cannot open stream ${EVENT_STREAM}`, err);
     }
   }
 
-  /** Appends an event; resolves with its sequence once the server has stored it. */
+  /**
+   * Appends an event; resolves with its sequence once the server has stored it. A plain publish
+   * with a reply subject, answered by the stream with its acknowledgement: many appends in
+   * flight share one inbox and go out in the same socket writes.
+   */
   async append(key: string, version: string, event: EventObject): Promise<number> {
+    let ack: { seq?: number; error?: { description?: string } };
     try {
-      const ack = await this.js.publish(subject(key), encode({ v: version, e: event }), {
-        timeout: APPEND_TIMEOUT_MS,
-      });
-      return ack.seq;
+      ack = decode(await this.appends.request(subject(key), encode({ v: version, e: event })));
     } catch (err) {
       throw storeFailed(`cannot append to the journal of ${key}`, err);
     }
+    if (typeof ack.seq !== 'number')
+      throw storeFailed(`cannot append to the journal of ${key}`, new Error(ack.error?.description ?? 'no acknowledgement'));
+    return ack.seq;
   }
 
   /** The events of one actor with a sequence above `after`, in order. */

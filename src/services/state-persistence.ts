@@ -88,8 +88,8 @@ export function storedMark(
 }
 
 /** How many journaled events, or how long, before a durable actor's snapshot is written (compaction). */
-const COMPACT_EVENTS = 200;
-const COMPACT_AGE_MS = 5000;
+const COMPACT_EVENTS = 2000;
+const COMPACT_AGE_MS = 30_000;
 
 /**
  * True when the snapshot loop should write a kept actor now. Write-behind: it took a message

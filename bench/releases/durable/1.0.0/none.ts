@@ -1,0 +1,3 @@
+import { counterService } from './counter.ts';
+
+export default counterService('none');
