@@ -86,7 +86,9 @@ export const durability: Bench = {
         const wrong = [...host.channelActors()].filter((a) => (a.context as { n: number }).n !== 2).length;
         if (wrong > 0) throw new Error(`${wrong} restored sessions lost journaled events`);
         restoreRuns.push(back.ms);
-        ctx.log(`  restore run ${r + 1}: ${sessions} sessions in ${back.ms.toFixed(0)} ms (empty boot ${empty.ms.toFixed(0)} ms)`);
+        ctx.log(
+          `  restore run ${r + 1}: ${sessions} sessions in ${back.ms.toFixed(0)} ms (empty boot ${empty.ms.toFixed(0)} ms)`,
+        );
         await crash(back.node);
       }
       ctx.notes.push(

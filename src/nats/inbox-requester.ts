@@ -36,14 +36,17 @@ export class InboxRequester {
         else p.resolve(msg.data);
       },
     });
-    this.sweep = setInterval(() => {
-      const old = Date.now() - this.timeoutMs;
-      for (const [token, p] of this.pending)
-        if (p.at < old) {
-          this.pending.delete(token);
-          p.reject(new RelupError('TIMEOUT', `no reply within ${this.timeoutMs} ms`));
-        }
-    }, Math.min(250, this.timeoutMs));
+    this.sweep = setInterval(
+      () => {
+        const old = Date.now() - this.timeoutMs;
+        for (const [token, p] of this.pending)
+          if (p.at < old) {
+            this.pending.delete(token);
+            p.reject(new RelupError('TIMEOUT', `no reply within ${this.timeoutMs} ms`));
+          }
+      },
+      Math.min(250, this.timeoutMs),
+    );
     this.sweep.unref();
     // A closed connection answers nothing any more: what waits fails at once.
     void nc.closed().then(() => this.close());
@@ -62,7 +65,8 @@ export class InboxRequester {
   close(): void {
     clearInterval(this.sweep);
     this.sub.unsubscribe();
-    for (const p of this.pending.values()) p.reject(new RelupError('NATS_UNAVAILABLE', 'the connection closed'));
+    for (const p of this.pending.values())
+      p.reject(new RelupError('NATS_UNAVAILABLE', 'the connection closed'));
     this.pending.clear();
   }
 }

@@ -229,7 +229,7 @@ export class RelupNode {
       ]);
       const store = await openReleaseStore(nc, { replicas });
       const snapshots = await SnapshotStore.open(nc, replicas);
-      const events = await EventJournal.open(nc, replicas);
+      const events = await EventJournal.open(nc, opts.nodeId, replicas);
       const journal = await openJournal(nc, opts.nodeId, { keep: opts.upgradeHistory, replicas });
       // A node that died mid-upgrade boots its permanent release; the journal says what was cut short.
       const interrupted = await closeInterrupted(journal, log);

@@ -8,7 +8,7 @@ import { RelupError } from '../errors.ts';
 import { type ComponentRestartModes, type ReleaseManifest, restartModes } from '../release/manifest.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
 import type { EventJournal, JournaledEvent } from '../services/event-journal.ts';
-import { channelJournalKey, forgetStored, namedJournalKey } from '../services/kept-actor.ts';
+import { channelJournalKey, namedJournalKey } from '../services/kept-actor.ts';
 import type { NamedActors } from '../services/named-actors.ts';
 import type { Presence } from '../services/presence.ts';
 import type { ServiceHost } from '../services/service-host.ts';
@@ -40,6 +40,9 @@ export interface RestartModesDeps {
   /** Loads a service's definition from another release (to replay or migrate state that release wrote). */
   definition: (service: string, version: string) => Promise<ServiceDefinition>;
 }
+
+/** Snapshot passes between two compactions of the journal (a filtered purge reads the whole stream). */
+const COMPACT_EVERY_PASSES = 60;
 
 /** Writes in flight at once during a flush: a node of 100k busy channels must not open 100k requests. */
 const FLUSH_WIDTH = 256;
@@ -76,6 +79,14 @@ export class RestartModes implements StatePersistence {
   private timer: ReturnType<typeof setInterval> | undefined;
   private looping = false;
   private readonly waiting = new Map<string, Waiting>();
+  /**
+   * Actors not live here whose state needs this node's journal from a sequence on: named actors
+   * its last run left (until claimed) and sessions it could not restore. Key → covered sequence.
+   */
+  private readonly retained = new Map<string, number>();
+  private passes = 0;
+  /** Compacted below this sequence already. */
+  private compactedBelow = 0;
   /** Per service of the running manifest: its modes and durability (asked on every state change). */
   private settings: { manifest: ReleaseManifest; byService: Map<string, ServiceSettings> } | undefined;
   /** Definitions of other releases' versions, loaded once, for replays and migrations. */
@@ -247,26 +258,18 @@ export class RestartModes implements StatePersistence {
     const released = await this.deps.named.releaseLeftovers(host.name);
     let named = 0;
     if (m.service !== 'restart')
-      named =
-        (await this.deleteUnlessLive(
-          await this.store.named(host.name),
-          (node) => this.isAlive(node),
-          (r) => namedJournalKey(r.name),
-        )) + (await this.removeUnownedJournals(host.name));
+      named = await this.deleteUnlessLive(await this.store.named(host.name), (node) => this.isAlive(node));
+    // Named actors this node's last run left with journaled events: kept until someone claims them.
+    else
+      for (const { value } of await this.store.named(host.name))
+        if (value.node === this.node && !value.final)
+          this.retained.set(namedJournalKey(value.name), value.journalSeq ?? 0);
     let channels = 0;
-    const sessionJournal = (r: { service: string; session: string }) =>
-      channelJournalKey(r.service, r.session);
     if (m.channels === 'clear')
-      channels = await this.deleteUnlessLive(
-        await this.store.channels(this.node, host.name),
-        () => false,
-        sessionJournal,
-      );
+      channels = await this.deleteUnlessLive(await this.store.channels(this.node, host.name), () => false);
     else if (m.channels === 'cleanup')
-      channels = await this.deleteUnlessLive(
-        await this.store.channels('*', host.name),
-        (node) => this.isAlive(node),
-        sessionJournal,
+      channels = await this.deleteUnlessLive(await this.store.channels('*', host.name), (node) =>
+        this.isAlive(node),
       );
     if (released + named + channels > 0)
       this.deps.log.info(
@@ -321,9 +324,15 @@ export class RestartModes implements StatePersistence {
       // One pass at a time: a slow store must not pile passes up; an upgrade's pause goes first.
       if (this.looping || this.deps.busy?.()) return;
       this.looping = true;
-      void this.flush().finally(() => {
-        this.looping = false;
-      });
+      const compact = ++this.passes % COMPACT_EVERY_PASSES === 0;
+      void this.flush()
+        .then(() => (compact ? this.compactJournal() : undefined))
+        .catch((err: unknown) =>
+          this.warn('journal compaction failed; retried later', { error: String(err) }),
+        )
+        .finally(() => {
+          this.looping = false;
+        });
     }, ms);
     this.timer.unref();
     // A connection that closes under the node (a crash) ends the loop with it.
@@ -358,73 +367,88 @@ export class RestartModes implements StatePersistence {
    * cannot be brought to the running version is kept untouched and refused with the reason.
    */
   private async restoreChannels(host: ServiceHost): Promise<void> {
-    const records = await this.store.channels(this.node, host.name);
+    const records = (await this.store.channels(this.node, host.name)).filter(
+      (r) => !host.hasSession(r.value.session),
+    );
     if (records.length === 0) return;
-    // One listing tells which sessions have journaled events: the others need no read.
-    const journals = await this.journal.keysWithEvents(`ch.${host.name}`);
+    // One read of this node's journal serves every session: from the oldest a snapshot does not cover.
+    const unfinished = records.filter((r) => !r.value.final).map((r) => r.value.journalSeq ?? 0);
+    const journal =
+      unfinished.length > 0 ? await this.journal.read(this.node, Math.min(...unfinished)) : new Map();
     let restored = 0;
     let refused = 0;
-    function* jobs(modes: RestartModes): Generator<() => Promise<void>> {
-      for (const { value } of records) {
-        if (host.hasSession(value.session)) continue;
-        yield async () => {
-          const key = channelJournalKey(host.name, value.session);
-          const events = journals.has(key) ? await modes.journal.read(key, value.journalSeq ?? 0) : [];
-          try {
-            await restoreChannel(host, modes, value, events);
-            restored++;
-          } catch (err) {
-            refused++;
-            host.refuseSession(value.session, err);
-            modes.warn('a persisted session is kept but not served: its state cannot be restored', {
-              service: host.name,
-              session: value.session,
-              error: (err as Error).message,
-            });
-          }
-        };
+    for (const { value } of records) {
+      const key = channelJournalKey(host.name, value.session);
+      const covered = value.journalSeq ?? 0;
+      const events = value.final
+        ? []
+        : (journal.get(key) ?? []).filter((e: JournaledEvent) => e.seq > covered);
+      try {
+        await restoreChannel(host, this, value, events);
+        restored++;
+      } catch (err) {
+        refused++;
+        host.refuseSession(value.session, err);
+        if (events.length > 0) this.retained.set(key, covered);
+        this.warn('a persisted session is kept but not served: its state cannot be restored', {
+          service: host.name,
+          session: value.session,
+          error: (err as Error).message,
+        });
       }
     }
-    const failed = await drain(jobs(this), FLUSH_WIDTH);
-    if (failed.count > 0) throw failed.first;
     this.deps.log.info(
       { node: this.node, service: host.name, restored, refused },
       'restart modes: sessions restored',
     );
   }
 
-  /** Deletes records but those of other nodes that are alive (their live state is theirs to keep). */
-  private async deleteUnlessLive<T extends { node: string }>(
-    records: Stored<T>[],
-    alive: (node: string) => boolean | Promise<boolean>,
-    journalKeyOf: (record: T) => string,
-  ): Promise<number> {
-    const verdicts = new Map<string, boolean | Promise<boolean>>();
-    const doomed: Stored<T>[] = [];
-    for (const r of records) {
-      const other = r.value.node !== this.node;
-      if (other && !verdicts.has(r.value.node)) verdicts.set(r.value.node, alive(r.value.node));
-      if (!other || !(await verdicts.get(r.value.node))) doomed.push(r);
+  /**
+   * Drops this node's journal below the oldest event an actor still needs: the live actors'
+   * events since their snapshots, and those of actors retained for later (a retained named
+   * actor is let go once another record — a claim — supersedes this node's).
+   */
+  async compactJournal(): Promise<void> {
+    let below = Number.POSITIVE_INFINITY;
+    for (const host of this.deps.services.values())
+      for (const from of host.neededJournal()) below = Math.min(below, from);
+    for (const from of this.deps.named.neededJournal()) below = Math.min(below, from);
+    for (const [key, covered] of this.retained) {
+      if (key.startsWith('na.')) {
+        const rec = await this.store.getNamed(key.slice(3));
+        if (
+          !rec ||
+          rec.value.node !== this.node ||
+          rec.value.final ||
+          (rec.value.journalSeq ?? 0) !== covered
+        ) {
+          this.retained.delete(key);
+          continue;
+        }
+      }
+      below = Math.min(below, covered + 1);
     }
-    await Promise.all(doomed.map((r) => forgetStored(this, r.key, journalKeyOf(r.value))));
-    return doomed.length;
+    if (below === Number.POSITIVE_INFINITY) below = await this.journal.nextSeq();
+    if (below <= this.compactedBelow) return;
+    await this.journal.compact(below);
+    this.compactedBelow = below;
   }
 
-  /**
-   * Removes the journals of a service's named actors that have events but no snapshot yet,
-   * unless a live node owns the actor now (its state is that node's to keep).
-   */
-  private async removeUnownedJournals(service: string): Promise<number> {
-    let removed = 0;
-    for (const key of (await this.journal.keysWithEvents(`na.${service}`)).keys()) {
-      const name = key.slice('na.'.length);
-      if ((await this.store.getNamed(name)) !== undefined) continue;
-      const owner = await this.deps.named.ownerOf(name);
-      if (owner !== undefined && owner !== this.node && (await this.isAlive(owner))) continue;
-      await this.journal.remove(key);
-      removed++;
+  /** Deletes records but those of other nodes that are alive (their live state is theirs to keep). */
+  private async deleteUnlessLive(
+    records: Stored<{ node: string }>[],
+    alive: (node: string) => boolean | Promise<boolean>,
+  ): Promise<number> {
+    const verdicts = new Map<string, boolean | Promise<boolean>>();
+    const doomed: string[] = [];
+    for (const { key, value } of records) {
+      const other = value.node !== this.node;
+      if (other && !verdicts.has(value.node)) verdicts.set(value.node, alive(value.node));
+      if (!other || !(await verdicts.get(value.node))) doomed.push(key);
     }
-    return removed;
+    // A record gone, its journal is never read again; the stream ages those events out.
+    await Promise.all(doomed.map((k) => this.store.delete(k)));
+    return doomed.length;
   }
 }
 

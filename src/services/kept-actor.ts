@@ -1,6 +1,6 @@
 import type { EventObject } from 'xstate';
 import type { ActorHost, VersionedSnapshot } from '../actors/actor-host.ts';
-import { markWritten, type StatePersistence, type StoredMark } from './state-persistence.ts';
+import { beginWrite, mustSnapshot, type StatePersistence, type StoredMark } from './state-persistence.ts';
 
 /** The journal key of a channel session (node-independent: a session keeps its journal when it moves). */
 export function channelJournalKey(service: string, session: string): string {
@@ -15,58 +15,42 @@ export function namedJournalKey(name: string): string {
 /** Writes a kept actor's record: its persisted snapshot and the last journal sequence it covers. */
 export type RecordWriter = (snapshot: VersionedSnapshot, journalSeq: number) => Promise<void>;
 
+/** What a host gives recordEvent: how to write an actor's record, asked only when a snapshot is due. */
+export interface RecordHost<M extends StoredMark> {
+  writer(p: StatePersistence, id: string, mark: M): RecordWriter;
+}
+
 /**
- * Writes a snapshot of a kept actor as it is now, then drops the journaled events it covers.
- * A failed write leaves the mark so that the next pass writes it again.
+ * Writes a snapshot of a kept actor as it is now, with the journal position it covers (events
+ * up to it are skipped at restore). A failed write leaves the mark so that the next pass
+ * writes it again.
  */
-export function writeSnapshot(
-  p: StatePersistence,
-  journalKey: string,
-  actor: ActorHost,
-  mark: StoredMark,
-  write: RecordWriter,
-): Promise<void> {
-  const undo = markWritten(actor, mark);
-  const covered = mark.covered;
-  return write(actor.persist(), covered).then(
-    () => {
-      // Best effort: events the snapshot covers are skipped at restore whether purged or not.
-      if (covered > 0)
-        p.journal.compact(journalKey, covered).catch((err: unknown) =>
-          p.warn('journal compaction failed; retried at the next snapshot', {
-            key: journalKey,
-            error: String(err),
-          }),
-        );
-    },
+export function writeSnapshot(actor: ActorHost, mark: StoredMark, write: RecordWriter): Promise<void> {
+  const done = beginWrite(actor, mark);
+  return write(actor.persist(), mark.journaled).then(
+    () => done(true),
     (err: unknown) => {
-      undo();
+      done(false);
       throw err;
     },
   );
 }
 
 /**
- * Makes the state a message left durable: the accepted event is journaled, or, when the
- * actor's version differs from its stored snapshot's (a hot upgrade swapped its logic), a
- * snapshot of the new version is written instead, so a journal never mixes versions.
+ * Makes the state a message left durable: the accepted event is journaled, or a snapshot is
+ * written instead when one is due (see mustSnapshot).
  */
-export function recordEvent(
+export function recordEvent<M extends StoredMark>(
   p: StatePersistence,
   journalKey: string,
   actor: ActorHost,
-  mark: StoredMark,
+  mark: M,
   event: EventObject,
-  write: RecordWriter,
+  host: RecordHost<M>,
 ): Promise<void> {
-  if (actor.version !== mark.savedVersion) return writeSnapshot(p, journalKey, actor, mark, write);
+  if (mustSnapshot(actor, mark)) return writeSnapshot(actor, mark, host.writer(p, actor.id, mark));
   return p.journal.append(journalKey, actor.version, event).then((seq) => {
     mark.journaled = seq;
+    mark.pending++;
   });
-}
-
-/** Deletes a kept actor's stored state: its record, then its journal. */
-export async function forgetStored(p: StatePersistence, storeKey: string, journalKey: string): Promise<void> {
-  await p.store.delete(storeKey);
-  await p.journal.remove(journalKey);
 }

@@ -9,18 +9,18 @@ import { isNoResponders } from '../nats/no-responders.ts';
 import { raiseIfError, respondError } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { effectHandler } from './effects.ts';
-import {
-  forgetStored,
-  namedJournalKey,
-  type RecordWriter,
-  recordEvent,
-  writeSnapshot,
-} from './kept-actor.ts';
+import { namedJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { Presence } from './presence.ts';
 import { requestEnvelope } from './request-envelope.ts';
 import { type RestoredState, restoredNamed } from './snapshot-restore.ts';
 import { namedKey } from './snapshot-store.ts';
-import { needsSnapshot, type StatePersistence, type StoredMark, storedMark } from './state-persistence.ts';
+import {
+  neededFrom,
+  needsSnapshot,
+  type StatePersistence,
+  type StoredMark,
+  storedMark,
+} from './state-persistence.ts';
 
 /** Finds the logic and version for a named actor `<service>.<kind>.<key>`, or undefined. */
 export type LogicResolver = (
@@ -53,7 +53,7 @@ export class NamedActors {
     const p = this.persistence;
     const o = this.owned.get(actor.id);
     if (!p || !o || !isDurable(p, o.service)) return undefined;
-    return recordEvent(p, namedJournalKey(actor.id), actor, o, event, this.writer(p, actor.id));
+    return recordEvent(p, namedJournalKey(actor.id), actor, o, event, this);
   };
 
   constructor(
@@ -165,13 +165,27 @@ export class NamedActors {
     return stale.length;
   }
 
-  private persist(p: StatePersistence, name: string, o: Owned): Promise<void> {
-    return writeSnapshot(p, namedJournalKey(name), o.actor, o, this.writer(p, name));
+  /** `final`: the actor is being released, nothing will be journaled after this record. */
+  private persist(p: StatePersistence, name: string, o: Owned, final = false): Promise<void> {
+    return writeSnapshot(o.actor, o, this.recordWriter(p, name, final));
   }
 
-  private writer(p: StatePersistence, name: string): RecordWriter {
+  /** How a named actor's record is written (see RecordHost). */
+  writer(p: StatePersistence, name: string): RecordWriter {
+    return this.recordWriter(p, name, false);
+  }
+
+  /** Journal sequences this node's named actors still need (see neededFrom). */
+  *neededJournal(): Generator<number> {
+    for (const o of this.owned.values()) {
+      const from = neededFrom(o);
+      if (from !== undefined) yield from;
+    }
+  }
+
+  private recordWriter(p: StatePersistence, name: string, final: boolean): RecordWriter {
     return (snapshot, journalSeq) =>
-      p.store.putNamed({ name, node: p.node, snapshot, journalSeq, at: Date.now() });
+      p.store.putNamed({ name, node: p.node, snapshot, journalSeq, ...(final && { final }), at: Date.now() });
   }
 
   /** `ended`: the actor failed or finished, so the next claim starts it afresh, not from its record. */
@@ -187,9 +201,9 @@ export class NamedActors {
     const p = this.persistence;
     if (p?.keeps(o.service, 'service')) {
       // Written before the name is free, so the next owner (on any node) restores this state.
-      if (ended) await forgetStored(p, namedKey(name), namedJournalKey(name)).catch(() => {});
+      if (ended) await p.store.delete(namedKey(name)).catch(() => {});
       else
-        await this.persist(p, name, o).catch((err: unknown) =>
+        await this.persist(p, name, o, true).catch((err: unknown) =>
           p.warn('a named actor was not persisted on release', { name, error: String(err) }),
         );
     }
@@ -272,10 +286,11 @@ export class NamedActors {
       service: found.service,
       ...storedMark(
         started,
-        restored?.hasRecord === true,
+        restored?.current === true,
         restored?.storedVersion ?? found.version,
         restored?.journaled,
         restored?.covered,
+        restored?.pending,
       ),
     });
     this.registry.add(group, started);

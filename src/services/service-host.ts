@@ -18,18 +18,18 @@ import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
 import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
-import {
-  channelJournalKey,
-  forgetStored,
-  type RecordWriter,
-  recordEvent,
-  writeSnapshot,
-} from './kept-actor.ts';
+import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { channelKey } from './snapshot-store.ts';
-import { needsSnapshot, type StatePersistence, type StoredMark, storedMark } from './state-persistence.ts';
+import {
+  neededFrom,
+  needsSnapshot,
+  type StatePersistence,
+  type StoredMark,
+  storedMark,
+} from './state-persistence.ts';
 
 /** What a service host needs from its node. */
 export interface ServiceHostDeps {
@@ -74,14 +74,7 @@ export class ServiceHost implements Child {
     const p = this.deps.persistence;
     const entry = this.channels.get(actor.id);
     if (!p || !entry || !this.isDurable(p)) return undefined;
-    return recordEvent(
-      p,
-      channelJournalKey(this.name, actor.id),
-      actor,
-      entry,
-      event,
-      this.writer(p, actor.id, entry),
-    );
+    return recordEvent(p, channelJournalKey(this.name, actor.id), actor, entry, event, this);
   };
   private readonly channelExit = (reason: ExitReason, actor: ActorHost): void => {
     if (reason !== 'normal' && reason !== 'shutdown')
@@ -184,10 +177,11 @@ export class ServiceHost implements Child {
       // A restored record is in the store as it is (a different version makes the next write a snapshot).
       ...storedMark(
         actor,
-        restored?.hasRecord === true,
+        restored?.current === true,
         restored?.storedVersion ?? this.def.version,
         restored?.journaled,
         restored?.covered,
+        restored?.pending,
       ),
     });
     this.deps.registry.add(this.group, actor);
@@ -244,11 +238,7 @@ export class ServiceHost implements Child {
     // A closed session must not come back at the next restart.
     const p = this.deps.persistence;
     if (p?.keeps(this.name, 'channels'))
-      await forgetStored(
-        p,
-        channelKey(p.node, this.name, session),
-        channelJournalKey(this.name, session),
-      ).catch((err: unknown) => {
+      await p.store.delete(channelKey(p.node, this.name, session)).catch((err: unknown) => {
         p.warn('a closed session was not deleted from the snapshot store', {
           session,
           error: String(err),
@@ -287,32 +277,38 @@ export class ServiceHost implements Child {
       if (needsSnapshot(entry.actor, entry, durability, now)) yield session;
   }
 
+  /** Journal sequences this service's sessions still need (see neededFrom). */
+  *neededJournal(): Generator<number> {
+    for (const entry of this.channels.values()) {
+      const from = neededFrom(entry);
+      if (from !== undefined) yield from;
+    }
+  }
+
   /** True when the service's sessions are kept in durable mode: replies wait for the store. */
   private isDurable(p: StatePersistence): boolean {
     return p.keeps(this.name, 'channels') && p.durability(this.name) === 'durable';
   }
 
-  private writeSession(session: string, entry: ChannelEntry): Promise<void> {
+  /** Writes a session's record; `final`: nothing is journaled after it (the session is parked). */
+  private writeSession(session: string, entry: ChannelEntry, final = false): Promise<void> {
     const p = this.deps.persistence;
     if (!p) return Promise.resolve();
-    return writeSnapshot(
-      p,
-      channelJournalKey(this.name, session),
-      entry.actor,
-      entry,
-      this.writer(p, session, entry),
-    );
+    return writeSnapshot(entry.actor, entry, this.writer(p, session, entry, final));
   }
 
-  private writer(p: StatePersistence, session: string, entry: ChannelEntry): RecordWriter {
+  /** How a session's record is written (see RecordHost). */
+  writer(p: StatePersistence, session: string, entry: ChannelEntry, final = false): RecordWriter {
     return (snapshot, journalSeq) =>
       p.store.putChannel({
         session,
         service: this.name,
         node: p.node,
         input: entry.input ?? {},
+        superAdmin: entry.superAdmin || undefined,
         snapshot,
         journalSeq,
+        ...(final && { final }),
         at: Date.now(),
       });
   }
@@ -328,7 +324,7 @@ export class ServiceHost implements Child {
     await entry.sub.drain().catch(() => {});
     await entry.actor.stop();
     if (entry.actor.status === 'stopped')
-      await this.writeSession(session, entry).catch((err: unknown) =>
+      await this.writeSession(session, entry, true).catch((err: unknown) =>
         this.deps.persistence?.warn('a parked session was not persisted: it is lost', {
           session,
           error: String(err),

@@ -24,8 +24,13 @@ export interface RestoredState {
   journaled: number;
   /** Sequence of the last event its stored snapshot covers. */
   covered: number;
-  /** True when a record (a snapshot) is stored; false when the state is only journaled events. */
-  hasRecord: boolean;
+  /** Events replayed on top of the stored snapshot. */
+  pending: number;
+  /**
+   * False when the next state change must rewrite the record before anything is journaled (a
+   * record written at a graceful stop says nothing follows it, which stops being true).
+   */
+  current: boolean;
 }
 
 /**
@@ -40,14 +45,18 @@ async function rebuildChannel(
   events?: JournaledEvent[],
 ): Promise<RestoredState> {
   const covered = rec.journalSeq ?? 0;
-  const journal = events ?? (await p.journal.read(channelJournalKey(host.name, rec.session), covered));
+  const journal =
+    events ??
+    (rec.final ? [] : await p.journal.eventsOf(rec.node, channelJournalKey(host.name, rec.session), covered));
   const state = await p.rebuild(host.name, 'channel', rec.session, rec.snapshot, journal);
   return {
     storedVersion: rec.snapshot.version,
     snapshot: state.snapshot,
     journaled: journal.at(-1)?.seq ?? covered,
     covered,
-    hasRecord: true,
+    pending: journal.length,
+    // A record of another node's, or one that says nothing follows it, is rewritten before anything is journaled.
+    current: rec.final !== true && rec.node === p.node,
   };
 }
 
@@ -62,7 +71,12 @@ export async function restoreChannel(
   rec: ChannelRecord,
   events?: JournaledEvent[],
 ): Promise<ActorHost> {
-  return host.openChannel(rec.session, rec.input, await rebuildChannel(host, p, rec, events), false);
+  return host.openChannel(
+    rec.session,
+    rec.input,
+    await rebuildChannel(host, p, rec, events),
+    rec.superAdmin === true,
+  );
 }
 
 /**
@@ -102,10 +116,12 @@ export async function resumeSession(
 }
 
 /**
- * The state a named actor being claimed starts from: its persisted snapshot and journal when the
- * service's named actors are kept, else undefined (and what an earlier owner left is deleted, so
- * it cannot come back after this owner's state moved on). Throws STATE_NOT_MIGRATED when the
- * stored state cannot be brought to the running version: the claim fails, the state stays.
+ * The state a named actor being claimed starts from: its persisted snapshot and the events
+ * journaled since, when the service's named actors are kept; else undefined (and a record an
+ * earlier owner left is deleted, so it cannot come back after this owner's state moved on).
+ * Journaled events count only after a record: a durable actor writes its first state change
+ * as a snapshot. Throws STATE_NOT_MIGRATED when the stored state cannot be brought to the
+ * running version: the claim fails, the state stays.
  */
 export async function restoredNamed(
   p: StatePersistence,
@@ -113,25 +129,23 @@ export async function restoredNamed(
   service: string,
   kind: string,
 ): Promise<RestoredState | undefined> {
-  const journalKey = namedJournalKey(name);
   if (!p.keeps(service, 'service')) {
     // Not awaited: the claim must not wait on it, and nothing reads the record in this mode.
     void p.store.delete(namedKey(name)).catch(() => {});
-    void p.journal.remove(journalKey).catch(() => {});
     return undefined;
   }
   const found = await p.store.getNamed(name);
-  const covered = found?.value.journalSeq ?? 0;
-  const events = await p.journal.read(journalKey, covered);
-  if (!found && events.length === 0) return undefined;
-  const storedVersion = found?.value.snapshot.version ?? (events[0] as JournaledEvent).version;
-  const base = found?.value.snapshot ?? { version: storedVersion, input: { name } };
-  const state = await p.rebuild(service, kind, name, base, events);
+  if (!found) return undefined;
+  const rec = found.value;
+  const covered = rec.journalSeq ?? 0;
+  const events = rec.final ? [] : await p.journal.eventsOf(rec.node, namedJournalKey(name), covered);
+  const state = await p.rebuild(service, kind, name, found.value.snapshot, events);
   return {
-    storedVersion,
+    storedVersion: found.value.snapshot.version,
     snapshot: state.snapshot,
     journaled: events.at(-1)?.seq ?? covered,
     covered,
-    hasRecord: found !== undefined,
+    pending: events.length,
+    current: rec.final !== true && rec.node === p.node,
   };
 }

@@ -16,6 +16,10 @@ export interface ChannelRecord {
   node: string;
   /** The channel's input (what the acceptor made of the connect request). */
   input: Record<string, unknown>;
+  /** The session was admitted as a super-admin's (its token was checked then): it stays so when restored. */
+  superAdmin?: boolean;
+  /** Written when the session was parked: nothing was journaled after it, a restore reads no journal. */
+  final?: boolean;
   snapshot: VersionedSnapshot;
   /** The last journaled event the snapshot covers (durable services; absent: none). */
   journalSeq?: number;
@@ -31,6 +35,8 @@ export interface NamedRecord {
   snapshot: VersionedSnapshot;
   /** The last journaled event the snapshot covers (durable services; absent: none). */
   journalSeq?: number;
+  /** Written when the actor was released: nothing was journaled after it, a claim reads no journal. */
+  final?: boolean;
   at: number;
 }
 
@@ -168,7 +174,7 @@ function stored<T>(entry: KvEntry): Stored<T> | undefined {
 
 /** A SNAPSHOT_STORE_FAILED error for a failed read or write of persisted actor state. */
 export function storeFailed(message: string, err: unknown): RelupError {
-  if (err instanceof RelupError) return err;
+  if (err instanceof RelupError && err.code === 'SNAPSHOT_STORE_FAILED') return err;
   return new RelupError(
     'SNAPSHOT_STORE_FAILED',
     `${message}: ${(err as Error)?.message ?? String(err)}`,

@@ -55,47 +55,63 @@ export type PersistedBase = VersionedSnapshot | { version: string; input: unknow
 
 /**
  * What a host knows of one kept actor's stored state. Channels and named actors both carry it,
- * so one set of rules decides what the snapshot loop writes.
+ * so one set of rules decides when a snapshot is written.
  */
 export interface StoredMark {
-  /** `actor.handled` when the snapshot was last written; -1: never, the next pass writes it. */
+  /** `actor.handled` when the snapshot was last written; -1: never, the next write is a snapshot. */
   saved: number;
   /** `actor.version` then: a hot upgrade swaps the logic without a message, and must be written too. */
   savedVersion: string;
-  /** Sequence of the actor's last journaled event (0: none). */
+  /** Stream sequence of the actor's last journaled event (0: none). */
   journaled: number;
-  /** Sequence of the last event the stored snapshot covers. */
+  /** Stream sequence of the last event the stored snapshot covers. */
   covered: number;
-  /** When the snapshot was last written (ms, monotonic enough: Date.now()). */
+  /** Events journaled since the stored snapshot. */
+  pending: number;
+  /** When the snapshot was last written (ms since the epoch). */
   savedAt: number;
+  /** Snapshot writes in flight: the loop does not start another meanwhile. */
+  writing: number;
 }
 
-/** A mark for an actor restored from (or written as) `version`, its journal at `journaled` and its snapshot covering `covered`. */
+/** A mark for an actor restored from (or written as) `version`, with what its store holds. */
 export function storedMark(
   actor: ActorHost,
   written: boolean,
   version: string,
   journaled = 0,
   covered = 0,
+  pending = 0,
 ): StoredMark {
   return {
     saved: written ? actor.handled : -1,
     savedVersion: version,
     journaled,
     covered,
+    pending,
     savedAt: Date.now(),
+    writing: 0,
   };
 }
 
-/** How many journaled events, or how long, before a durable actor's snapshot is written (compaction). */
-const COMPACT_EVENTS = 2000;
-const COMPACT_AGE_MS = 30_000;
+/** A durable actor writes a snapshot instead of its next event after this many: what a restore replays stays short. */
+const SNAPSHOT_EVERY = 512;
+/** Events older than this get a snapshot from the snapshot loop, bounding what a restore replays. */
+const SNAPSHOT_AGE_MS = 30_000;
+
+/**
+ * True when a durable actor's next state change must be written as a snapshot rather than an
+ * event: it has no current record (none yet, one another node wrote, or one that says nothing
+ * follows it), its version changed (a journal never mixes versions), or many events wait.
+ */
+export function mustSnapshot(actor: ActorHost, mark: StoredMark): boolean {
+  return mark.saved === -1 || actor.version !== mark.savedVersion || mark.pending >= SNAPSHOT_EVERY;
+}
 
 /**
  * True when the snapshot loop should write a kept actor now. Write-behind: it took a message
- * or had its logic swapped since the last write. Durable: its snapshot was never written, its
- * version changed, or its journal grew long or old; and never while a message is in flight
- * (the journal sequence would not yet cover the state being written).
+ * or had its logic swapped since the last write. Durable: never while a message is in flight
+ * (its event is not yet journaled), else when its version changed or events wait since long.
  */
 export function needsSnapshot(
   actor: ActorHost,
@@ -105,26 +121,37 @@ export function needsSnapshot(
 ): boolean {
   const status = actor.status;
   if (status !== 'running' && status !== 'suspended') return false;
+  if (mark.writing > 0) return false;
   if (durability === 'write-behind')
     return actor.handled !== mark.saved || actor.version !== mark.savedVersion;
   if (actor.inFlight) return false;
   if (mark.saved === -1 || actor.version !== mark.savedVersion) return true;
-  const pending = mark.journaled - mark.covered;
-  return pending > 0 && (pending >= COMPACT_EVENTS || now - mark.savedAt >= COMPACT_AGE_MS);
+  return mark.pending > 0 && now - mark.savedAt >= SNAPSHOT_AGE_MS;
 }
 
-/** Records in the mark that a snapshot of the actor as it is now is being written; returns the undo for a failed write. */
-export function markWritten(actor: ActorHost, mark: StoredMark): () => void {
-  const prev = { ...mark };
-  mark.saved = actor.handled;
-  mark.savedVersion = actor.version;
-  mark.covered = mark.journaled;
-  mark.savedAt = Date.now();
-  // A failed write is written again by the next pass, and until a snapshot of the new version
-  // is stored, the journal must not take events of that version.
-  return () => {
-    mark.saved = -1;
-    mark.savedVersion = prev.savedVersion;
-    mark.covered = Math.min(mark.covered, prev.covered);
+/**
+ * Starts writing a snapshot of the actor as it is now: returns what to call once the write is
+ * stored (true) or has failed (false). The mark moves only when the snapshot is stored, so the
+ * journal keeps the events it covers until then.
+ */
+export function beginWrite(actor: ActorHost, mark: StoredMark): (stored: boolean) => void {
+  const handled = actor.handled;
+  const version = actor.version;
+  const journaled = mark.journaled;
+  const pending = mark.pending;
+  mark.writing++;
+  return (stored) => {
+    mark.writing--;
+    if (!stored) return;
+    mark.saved = handled;
+    mark.savedVersion = version;
+    mark.covered = Math.max(mark.covered, journaled);
+    mark.pending = Math.max(0, mark.pending - pending);
+    mark.savedAt = Date.now();
   };
+}
+
+/** The oldest journal sequence a kept actor still needs (the first after its snapshot), or undefined when none. */
+export function neededFrom(mark: StoredMark): number | undefined {
+  return mark.pending > 0 ? mark.covered + 1 : undefined;
 }

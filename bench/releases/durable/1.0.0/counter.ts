@@ -9,7 +9,10 @@ const channel = createMachine({
   context: { n: 0 },
   on: {
     echo: {
-      actions: [assign({ n: ({ context }) => context.n + 1 }), emit(({ context }) => ({ type: 'reply', ok: true, n: context.n }))],
+      actions: [
+        assign({ n: ({ context }) => context.n + 1 }),
+        emit(({ context }) => ({ type: 'reply', ok: true, n: context.n })),
+      ],
     },
   },
 });
