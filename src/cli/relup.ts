@@ -18,6 +18,7 @@ interface NodeCliOptions {
   operatorKeys?: string;
   superadminTokens?: string;
   replicas?: number;
+  clusterKey?: string;
 }
 
 const list = (s: string | undefined): string[] =>
@@ -99,6 +100,12 @@ export function relupProgram(): Command {
         .env('RELUP_REPLICAS')
         .argParser(replicas),
     )
+    .addOption(
+      new Option(
+        '--cluster-key <secret>',
+        "a secret every node holds and no client does: named actors then take only nodes' messages",
+      ).env('RELUP_CLUSTER_KEY'),
+    )
     .action(async (opts: NodeCliOptions) => {
       const node = await startNode({
         nats: { servers: opts.nats, user: opts.natsUser, pass: opts.natsPass },
@@ -109,6 +116,7 @@ export function relupProgram(): Command {
         relupsDir: opts.relups,
         superAdminTokens: list(opts.superadminTokens),
         replicas: opts.replicas,
+        clusterKey: opts.clusterKey,
       });
       const keys = list(opts.operatorKeys);
       const control = await startControlServer(node, keys.length > 0 ? { operatorKeys: keys } : {});
