@@ -18,6 +18,7 @@ export const ErrorCodes = {
   NATS_UNAVAILABLE: 'the NATS server cannot be reached',
   NATS_SERVER_MISSING: 'nats-server is not installed',
   TIMEOUT: 'an operation did not finish in time',
+  STOP_TIMEOUT: 'a graceful stop did not finish in time; the node exited anyway, naming what was unfinished',
   NO_RESPONDERS: 'nobody answers on that subject',
   UNKNOWN_NODE: 'no node with that id answers on its control subject',
   // actors and supervision

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startControlServer } from '../control/control-server.ts';
-import { renderError } from '../errors.ts';
+import { RelupError, renderError } from '../errors.ts';
 import { parseReplicas } from '../nats/replicas.ts';
 import { startNode } from '../node/relup-node.ts';
 
@@ -19,6 +19,7 @@ interface NodeCliOptions {
   superadminTokens?: string;
   replicas?: number;
   clusterKey?: string;
+  stopTimeout: number;
 }
 
 const list = (s: string | undefined): string[] =>
@@ -38,6 +39,13 @@ function replicas(value: string): number {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+function milliseconds(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 3_600_000)
+    throw new InvalidArgumentError('expected whole milliseconds between 1 and 3600000');
+  return ms;
 }
 
 /** Builds the `relup` command line (exported for tests). */
@@ -106,6 +114,15 @@ export function relupProgram(): Command {
         "a secret every node holds and no client does: named actors then take only nodes' messages",
       ).env('RELUP_CLUSTER_KEY'),
     )
+    .addOption(
+      new Option(
+        '--stop-timeout <ms>',
+        'longest a graceful stop (SIGTERM, SIGINT) may take before the node exits',
+      )
+        .env('RELUP_STOP_TIMEOUT')
+        .argParser(milliseconds)
+        .default(10_000),
+    )
     .action(async (opts: NodeCliOptions) => {
       const node = await startNode({
         nats: { servers: opts.nats, user: opts.natsUser, pass: opts.natsPass },
@@ -123,6 +140,16 @@ export function relupProgram(): Command {
       node.log.info({ subject: node.subjects.control(node.id) }, 'accepting operator commands');
       const stop = (signal: string) => {
         node.log.info({ signal }, 'signal received: stopping gracefully');
+        // A stop that waits on a NATS server that is gone must not hold the process forever:
+        // past the timeout the node exits and says what was left unfinished.
+        const deadline = setTimeout(() => {
+          const still = node.stopStage ?? 'stopping the control server';
+          process.stderr.write(
+            `${renderError(new RelupError('STOP_TIMEOUT', `the graceful stop did not finish within ${opts.stopTimeout} ms (still: ${still})`))}\n`,
+          );
+          process.exit(1);
+        }, opts.stopTimeout);
+        deadline.unref();
         // The control server goes first, so commands in flight still get their replies.
         control
           .stop()

@@ -134,6 +134,7 @@ export class RelupNode {
   /** The component restart modes: what survives a node restart, write-behind persistence, startService. */
   restartModes!: RestartModes;
   private stopping: Promise<void> | undefined;
+  private stage: string | undefined;
 
   private get serviceDeps(): ServiceHostDeps {
     return {
@@ -429,6 +430,11 @@ export class RelupNode {
     return this.stopping;
   }
 
+  /** What a graceful stop in progress is still doing (undefined before the stop and after it). */
+  get stopStage(): string | undefined {
+    return this.stage;
+  }
+
   private async shutdown(): Promise<void> {
     this.log.info({ node: this.id }, 'node stopping');
     this.lifecycle.send({ type: 'STOP' });
@@ -436,12 +442,18 @@ export class RelupNode {
     this.heldAcceptors.releaseAll();
     // Kept sessions are parked (persisted, the client told it may resume), not ended.
     this.restartModes.stopping = true;
+    this.stage = 'stopping services and parking sessions';
     await this.root.stop();
+    this.stage = 'releasing named actors';
     await this.named.stopAll();
+    this.stage = 'writing kept state';
     await this.restartModes.stop();
+    this.stage = 'leaving presence';
     await this.presence.stop();
     this.lifecycle.send({ type: 'STOPPED' });
+    this.stage = 'draining the NATS connection';
     if (this.ownsConnection) await this.nc.drain();
+    this.stage = undefined;
     this.log.info({ node: this.id }, 'node stopped');
   }
 }
