@@ -18,6 +18,7 @@ interface NodeCliOptions {
   operatorKeys?: string;
   superadminTokens?: string;
   replicas?: number;
+  clusterKey?: string;
   stopTimeout: number;
 }
 
@@ -109,6 +110,12 @@ export function relupProgram(): Command {
     )
     .addOption(
       new Option(
+        '--cluster-key <secret>',
+        "a secret every node holds and no client does: named actors then take only nodes' messages",
+      ).env('RELUP_CLUSTER_KEY'),
+    )
+    .addOption(
+      new Option(
         '--stop-timeout <ms>',
         'longest a graceful stop (SIGTERM, SIGINT) may take before the node exits',
       )
@@ -126,6 +133,7 @@ export function relupProgram(): Command {
         relupsDir: opts.relups,
         superAdminTokens: list(opts.superadminTokens),
         replicas: opts.replicas,
+        clusterKey: opts.clusterKey,
       });
       const keys = list(opts.operatorKeys);
       const control = await startControlServer(node, keys.length > 0 ? { operatorKeys: keys } : {});

@@ -9,6 +9,7 @@ import { ActorRegistry } from '../actors/registry.ts';
 import { type Supervisor, startSupervisor } from '../actors/supervisor.ts';
 import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
+import { PeerSeal } from '../nats/peer-seal.ts';
 import { replicasFor } from '../nats/replicas.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
@@ -60,6 +61,8 @@ export interface NodeOptions {
   upgradeHistory?: number;
   /** Copies JetStream keeps of relup's buckets, default what the server reports: 1 alone, up to 3 in a cluster. */
   replicas?: number;
+  /** A secret every node holds and no client does: named actors then take only nodes' messages. */
+  clusterKey?: string;
 }
 
 /** The release a node runs. */
@@ -243,13 +246,22 @@ export class RelupNode {
       await presence.start();
       let node: RelupNode | undefined;
       const registry = new ActorRegistry();
-      const named = new NamedActors(nc, actorsKv as KV, subjects, presence, registry, (name) => {
-        const [service, kind] = name.split('.');
-        const host = node?.services.get(service ?? '');
-        const logic = host?.def.actors?.[kind ?? ''];
-        // A service waiting to be started (restart mode `cleanup`) has no named actors yet.
-        return host?.started && logic ? { service: host.name, logic, version: host.version } : undefined;
-      });
+      const named = new NamedActors(
+        nc,
+        actorsKv as KV,
+        subjects,
+        presence,
+        registry,
+        (name) => {
+          const [service, kind] = name.split('.');
+          const host = node?.services.get(service ?? '');
+          const logic = host?.def.actors?.[kind ?? ''];
+          // A service waiting to be started (restart mode `cleanup`) has no named actors yet.
+          return host?.started && logic ? { service: host.name, logic, version: host.version } : undefined;
+        },
+        undefined,
+        opts.clusterKey === undefined ? undefined : new PeerSeal(opts.clusterKey),
+      );
       node = new RelupNode(
         opts.nodeId,
         nc,

@@ -18,6 +18,7 @@ import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
 import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
+import { isHostEvent } from './host-events.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
@@ -461,10 +462,13 @@ export class ServiceHost implements Child {
         void this.closeChannel(session, 'closed by the client').then(() => respondOk(msg, { ok: true }));
         return;
       }
-      const accepted = acceptedEvents(entry.actor.logic);
+      if (isHostEvent(event.type))
+        throw new RelupError('BAD_MESSAGE', `${JSON.stringify(event.type)} is an event only the host sends`);
+      // The service's declared client events, else every event the machine handles.
+      const accepted = this.def.clientEvents ?? acceptedEvents(entry.actor.logic);
       if (accepted && !accepted.has(event.type))
         throw new RelupError('BAD_MESSAGE', `unknown message type ${JSON.stringify(event.type)}`, {
-          accepted: [...accepted].filter((t) => !t.startsWith('xstate.')),
+          accepted: [...accepted].filter((t) => !isHostEvent(t)),
         });
     } catch (err) {
       respondError(msg, err);
