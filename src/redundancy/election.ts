@@ -6,6 +6,7 @@ import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { replicasFor } from '../nats/replicas.ts';
 import { isCasConflict } from './cas-conflict.ts';
+import type { Fence } from './fenced-kv.ts';
 import { type LeaseTiming, leaseTiming } from './lease-timing.ts';
 import {
   type HandOver,
@@ -141,6 +142,19 @@ export class PairElection {
    */
   canAct(): boolean {
     return this.holding && !this.stopped && performance.now() - this.okSentAt < this.timing.renewDeadlineMs;
+  }
+
+  /** The fencing token for the term this node holds now; undefined while it holds none. */
+  fence(): Fence | undefined {
+    if (!this.holding) return undefined;
+    const term = this.heldTerm;
+    return {
+      service: this.opts.service,
+      term,
+      holder: this.opts.node,
+      // Bound to the term: a later term of this same node does not revive an old token.
+      canAct: () => this.heldTerm === term && this.canAct(),
+    };
   }
 
   /**
