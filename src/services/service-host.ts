@@ -22,6 +22,7 @@ import { isHostEvent } from './host-events.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
+import { ServiceStats } from './service-stats.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { type ChannelRecord, channelKey } from './snapshot-store.ts';
 import {
@@ -87,6 +88,8 @@ export class ServiceHost implements Child {
   private exit!: (reason: ExitReason) => void;
   /** False until started: a service whose restart mode is `cleanup` waits for an explicit start. */
   started = false;
+  /** Requests answered by the service's channels and their latency, for status. */
+  readonly stats = new ServiceStats();
 
   constructor(
     public def: ServiceDefinition,
@@ -474,7 +477,7 @@ export class ServiceHost implements Child {
       respondError(msg, err);
       return;
     }
-    entry.actor.enqueue(requestEnvelope(event, msg));
+    entry.actor.enqueue(requestEnvelope(event, msg, this.stats));
   }
 }
 
