@@ -62,13 +62,9 @@ export class NodeRuntime implements UpgradeRuntime {
   }
 
   async checkChannels(): Promise<void> {
-    const bad: string[] = [];
-    for (const host of this.node.services.values()) {
-      let found = 0;
-      for (const _ of host.channelActors()) found++;
-      if (found !== host.sessionCount)
-        bad.push(`${host.name}: ${host.sessionCount} sessions but ${found} channel actors in the registry`);
-    }
+    const bad = [...this.node.services.values()].flatMap((host) => host.unreachableChannels());
+    // The subscriptions are at the server once a round trip has passed: a channel is reachable.
+    await this.node.nc.flush();
     if (bad.length > 0)
       throw new RelupError('CHECK_FAILED', `channels not found: ${bad.join('; ')}`, { bad });
   }

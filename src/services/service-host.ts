@@ -146,6 +146,24 @@ export class ServiceHost implements Child {
     return [...this.channels.keys()];
   }
 
+  /**
+   * Why some sessions could not be reached now: not registered as channel actors, a channel
+   * stopped or failed, or its subscription closed. Empty when every session is reachable.
+   */
+  unreachableChannels(): string[] {
+    const problems: string[] = [];
+    const registered = new Set(this.deps.registry.group(this.group));
+    for (const [session, entry] of this.channels) {
+      if (!registered.has(entry.actor)) problems.push(`${this.name}: session ${session} is not registered`);
+      else if (entry.actor.status === 'stopped' || entry.actor.status === 'failed')
+        problems.push(`${this.name}: session ${session} is ${entry.actor.status}`);
+      else if (entry.sub.isClosed()) problems.push(`${this.name}: session ${session} is not subscribed`);
+    }
+    if (registered.size !== this.channels.size)
+      problems.push(`${this.name}: ${registered.size} channel actors for ${this.channels.size} sessions`);
+    return problems;
+  }
+
   /** A stored record's super-admin proof when this node's policy still honours it, else undefined. */
   honouredProof(rec: ChannelRecord): string | undefined {
     const proof = rec.superAdminProof;
@@ -175,6 +193,7 @@ export class ServiceHost implements Child {
       snapshot: restored?.snapshot,
       onEmit: this.emit,
       onExit: this.channelExit,
+      suspendable: this.def.suspendableChannels !== false,
       record: this.deps.persistence ? this.record : undefined,
     });
     const sub = nc.subscribe(subjects.session(session), { callback: this.onSessionMessage });
