@@ -13,7 +13,6 @@ import { RelupError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
 import { respondError, respondOk } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
-import type { SessionPolicy } from '../node/session-policy.ts';
 import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
 import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
@@ -21,6 +20,7 @@ import { effectHandler } from './effects.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
+import type { SessionPolicy } from './session-policy.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { channelKey } from './snapshot-store.ts';
 import {

@@ -1,21 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { RelupError } from '../errors.ts';
-import type { MaintenanceEntry } from './lifecycle.ts';
-
-/** Decides which sessions a node admits and keeps: the maintenance gate and the super-admin path. */
-export interface SessionPolicy {
-  /** Admits a connect request or throws; tells whether the session is a super-admin's. */
-  admit(payload: Record<string, unknown>): { superAdmin: boolean };
-  /** The error that ends a non-super-admin session now, or undefined when it may go on. */
-  refusal(): RelupError | undefined;
-}
+import { RelupError } from '../../errors.ts';
+import type { SessionPolicy } from '../../services/session-policy.ts';
+import type { MaintenanceEntry } from '../lifecycle.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
  * The node's policy. A super-admin proves it with a configured token (compared in constant
  * time on its sha256): a claimed role alone grants nothing. In maintenance everyone else is
- * refused, told why and until when if known (4ALLPORTAL's force-login path).
+ * refused, told why and until when if known.
  */
 export function sessionPolicy(
   tokens: readonly string[],
