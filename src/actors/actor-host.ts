@@ -232,6 +232,16 @@ export class ActorHost {
   }
 
   /**
+   * Checks, changing nothing, that this actor's state migrated by `migrate` restores into
+   * `logic`; throws SWAP_FAILED when it does not (pre-flight of an actor busy with a message).
+   */
+  checkRestore(logic: AnyActorLogic, migrate: (persisted: VersionedSnapshot) => unknown): void {
+    const restored = restoreLogic(logic, migrate(this.persist()));
+    if (restored.status === 'error')
+      throw new RelupError('SWAP_FAILED', 'the migrated snapshot does not restore', { id: this.id });
+  }
+
+  /**
    * Checks a swap without switching: persist → migrate → restore into the new logic → verify
    * the restored status. Throws SWAP_FAILED on any failure; the actor is untouched either way.
    * `migrate` must not mutate its input: the old snapshot is what a rollback returns to.

@@ -5,14 +5,12 @@ import type { AnyActorLogic } from 'xstate';
 import type { ActorHost, Checkpoint, PreparedSwap, VersionedSnapshot } from '../../actors/actor-host.ts';
 import type { BulkResult } from '../../actors/bulk-result.ts';
 import { bulkResume, bulkSuspend } from '../../actors/bulk-suspend.ts';
-import { restoreLogic } from '../../actors/logic-scope.ts';
 import type { ActorRegistry } from '../../actors/registry.ts';
 import { RelupError } from '../../errors.ts';
 import { loadService, verifyRelease } from '../../release/code-loader.ts';
 import type { CodeChangeRequest, UpgradeRuntime } from '../../relup/runtime.ts';
-import type { ServiceDefinition } from '../../services/define-service.ts';
+import { migrator, type ServiceDefinition } from '../../services/define-service.ts';
 import type { NamedActors } from '../../services/named-actors.ts';
-import { migrator } from '../../services/service-host.ts';
 import type { Maintenance } from '../maintenance/maintenance.ts';
 import type { RunningRelease } from '../node-types.ts';
 import type { ServiceTable } from '../service-table.ts';
@@ -144,10 +142,8 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
         return migrate ? migrate(copy) : copy.snapshot;
       };
       try {
-        if (actor.inFlight) {
-          const restored = restoreLogic(logic, onCopy(actor.persist()));
-          if (restored.status === 'error') throw new Error('the migrated snapshot does not restore');
-        } else {
+        if (actor.inFlight) actor.checkRestore(logic, onCopy);
+        else {
           // Kept for code_change: an actor that handles no message before it needs no second
           // migration inside the pause (measured: 10k channels, pause 80 → ~25 ms).
           kept.set(actor, {
