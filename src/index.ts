@@ -23,6 +23,13 @@ export type { NodeOptions, NodeStatus } from './node/node-types.ts';
 export { RelupNode, startNode } from './node/relup-node.ts';
 export { planTransition } from './node/upgrade/plan-transition.ts';
 export type { UpgradeRequest } from './node/upgrade/upgrade.ts';
+// redundant pairs
+export { type ElectionEvent, type ElectionOptions, PairElection } from './redundancy/election.ts';
+export { type Fence, FencedKv, type FencedValue } from './redundancy/fenced-kv.ts';
+export { DEFAULT_LEASE_TIMING, type LeaseTiming } from './redundancy/lease-timing.ts';
+export type { PairRecord } from './redundancy/pair-record.ts';
+export { type Admission, TermGuard } from './redundancy/term-guard.ts';
+export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from './redundancy/term-header.ts';
 // releases
 export { ensureRelease, fetchRelease } from './release/fetch-release.ts';
 export { type ReleaseManifest, readManifest, sealRelease } from './release/manifest.ts';

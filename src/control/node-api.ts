@@ -13,7 +13,7 @@ import type {
 } from '../node/node-types.ts';
 import type { UpgradeRequest } from '../node/upgrade/upgrade.ts';
 import type { ReleaseStore } from '../release/release-store.ts';
-import type { UpgradeReport } from '../relup/upgrade-report.ts';
+import type { UpgradeProgress, UpgradeReport } from '../relup/upgrade-report.ts';
 
 /** What the control server and its commands need of a node (a `RelupNode` is one). */
 export interface NodeApi {
@@ -28,6 +28,10 @@ export interface NodeApi {
   readonly release: RunningRelease;
   /** The cluster's release store. */
   readonly store: ReleaseStore;
+  /** The id of the upgrade running now, if any. */
+  readonly upgrading: string | undefined;
+  /** The node's upgrade journal, oldest first: finished reports and the one in flight. */
+  upgradeHistory(): Promise<(UpgradeProgress | UpgradeReport)[]>;
   /** A snapshot of the node for operators. */
   status(): NodeStatus;
   /** Runs an upgrade, a downgrade or a check. */

@@ -8,6 +8,7 @@ import { ActorRegistry } from '../actors/registry.ts';
 import { startSupervisor } from '../actors/supervisor.ts';
 import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats } from '../nats/connect.ts';
+import { PeerSeal } from '../nats/peer-seal.ts';
 import { replicasFor } from '../nats/replicas.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadService } from '../release/code-loader.ts';
@@ -135,13 +136,22 @@ async function bootOn(
   // The table is the only writer of the hosts; named actors and restart modes read them.
   const hosts = new Map<string, ServiceHost>();
   const registry = new ActorRegistry();
-  const named = new NamedActors(nc, actorsKv as KV, subjects, presence, registry, (name) => {
-    const [service, kind] = name.split('.');
-    const host = hosts.get(service ?? '');
-    const logic = host?.def.actors?.[kind ?? ''];
-    // A service waiting to be started (restart mode `cleanup`) has no named actors yet.
-    return host?.started && logic ? { service: host.name, logic, version: host.version } : undefined;
-  });
+  const named = new NamedActors(
+    nc,
+    actorsKv as KV,
+    subjects,
+    presence,
+    registry,
+    (name) => {
+      const [service, kind] = name.split('.');
+      const host = hosts.get(service ?? '');
+      const logic = host?.def.actors?.[kind ?? ''];
+      // A service waiting to be started (restart mode `cleanup`) has no named actors yet.
+      return host?.started && logic ? { service: host.name, logic, version: host.version } : undefined;
+    },
+    undefined,
+    opts.clusterKey === undefined ? undefined : new PeerSeal(opts.clusterKey),
+  );
   const restartModes = new RestartModes({
     node: id,
     nc,
@@ -203,7 +213,7 @@ async function bootOn(
     releasesDir: opts.releasesDir,
     relupsDir: resolve(opts.relupsDir ?? 'relups'),
     release,
-    ports: { node: id, log, table, named, registry, maintenance },
+    ports: { node: id, log, table, named, registry, maintenance, kept: restartModes },
     last,
   });
 

@@ -1,8 +1,10 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
+import type { ChildInfo } from '../actors/supervisor.ts';
 import type { NatsOptions } from '../nats/connect.ts';
 import type { ReleaseManifest } from '../release/manifest.ts';
 import type { Registry } from '../relup/registry.ts';
+import type { ServiceStatsSnapshot } from '../services/service-stats.ts';
 import type { LifecycleState, MaintenanceEntry, MaintenanceReason } from './lifecycle.ts';
 import type { JobStats } from './scheduler.ts';
 
@@ -33,6 +35,8 @@ export interface NodeOptions {
   upgradeHistory?: number;
   /** Copies JetStream keeps of relup's buckets, default what the server reports: 1 alone, up to 3 in a cluster. */
   replicas?: number;
+  /** A secret every node holds and no client does: named actors then take only nodes' messages. */
+  clusterKey?: string;
 }
 
 /** The release a node runs. */
@@ -61,7 +65,11 @@ export interface NodeStatus {
      * (a crash loses up to `lossWindowMs` of changes), or `none` (nothing is kept across restarts).
      */
     state: { durability: 'durable' | 'write-behind' | 'none'; lossWindowMs: number | null };
+    /** Requests its channels answered and their latency histogram, totals since it started. */
+    stats: ServiceStatsSnapshot;
   }[];
+  /** The root supervisor's children (one per service) with their restart counts. */
+  supervision: { name: string; children: ChildInfo[] };
   actors: Record<string, number>;
   namedActors: string[];
   loadedModules: number;

@@ -4,7 +4,7 @@ import type { ActorRegistry } from '../actors/registry.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions } from '../release/code-loader.ts';
 import type { ReleaseStore } from '../release/release-store.ts';
-import type { UpgradeReport } from '../relup/upgrade-report.ts';
+import type { UpgradeProgress, UpgradeReport } from '../relup/upgrade-report.ts';
 import type { NamedActors } from '../services/named-actors.ts';
 import type { Presence } from '../services/presence.ts';
 import type { ServiceHost } from '../services/service-host.ts';
@@ -33,6 +33,7 @@ import type { UpgradeRequest } from './upgrade/upgrade.ts';
  */
 export class RelupNode {
   private stopping: Promise<void> | undefined;
+  private stage: string | undefined;
 
   private constructor(private readonly parts: NodeParts) {}
 
@@ -94,6 +95,16 @@ export class RelupNode {
   /** The high-priority migration script whose failure put the node in maintenance, for retry/skip. */
   get failedScript(): FailedScript | undefined {
     return this.parts.upgrader.failedScript;
+  }
+
+  /** The id of the upgrade running now, if any. */
+  get upgrading(): string | undefined {
+    return this.parts.upgrader.lock.running;
+  }
+
+  /** The node's upgrade journal, oldest first: finished reports and the one in flight. */
+  upgradeHistory(): Promise<(UpgradeProgress | UpgradeReport)[]> {
+    return this.parts.journal.history();
   }
 
   /** The lifecycle state: booting, initialized, ready, upgrading, maintenance, stopping or stopped. */
@@ -193,7 +204,9 @@ export class RelupNode {
         sessions: s.sessionCount,
         acceptor: { ok: s.acceptor.check().ok, suspended: s.acceptor.isSuspended },
         state: restartModes.stateContract(s.name),
+        stats: s.stats.snapshot(),
       })),
+      supervision: table.supervision(),
       actors: registry.counts(),
       namedActors: named.names(),
       loadedModules: loadedModuleCount(),
@@ -213,6 +226,11 @@ export class RelupNode {
   stop(): Promise<void> {
     if (!this.stopping) this.stopping = this.shutdown();
     return this.stopping;
+  }
+
+  /** What a graceful stop in progress is still doing (undefined before the stop and after it). */
+  get stopStage(): string | undefined {
+    return this.stage;
   }
 
   /** @internal The hosts of the running services (tests and benchmarks look inside). */
@@ -257,12 +275,18 @@ export class RelupNode {
     maintenance.stop();
     // Kept sessions are parked (persisted, the client told it may resume), not ended.
     restartModes.stopping = true;
+    this.stage = 'stopping services and parking sessions';
     await table.stop();
+    this.stage = 'releasing named actors';
     await named.stopAll();
+    this.stage = 'writing kept state';
     await restartModes.stop();
+    this.stage = 'leaving presence';
     await presence.stop();
     lifecycle.send({ type: 'STOPPED' });
+    this.stage = 'draining the NATS connection';
     if (this.parts.ownsConnection) await this.parts.nc.drain();
+    this.stage = undefined;
     log.info({ node: this.id }, 'node stopped');
   }
 }

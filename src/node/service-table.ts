@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { ChildSpec } from '../actors/child-spec.ts';
-import type { Supervisor } from '../actors/supervisor.ts';
+import type { ChildInfo, Supervisor } from '../actors/supervisor.ts';
 import { RelupError } from '../errors.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
 import type { ServiceHost } from '../services/service-host.ts';
@@ -127,6 +127,11 @@ export class ServiceTable {
     this.heldDefs.delete(name);
     if (this.hosts.has(name)) await this.remove(name);
     this.brokenDefs.delete(name);
+  }
+
+  /** The root supervisor's children (one per service) with their restart counts. */
+  supervision(): { name: string; children: ChildInfo[] } {
+    return { name: this.deps.root.name, children: this.deps.root.whichChildren() };
   }
 
   /** Stops every service (root supervisor, reverse start order). */

@@ -14,8 +14,10 @@ export interface SessionHost {
     session: string,
     input: Record<string, unknown>,
     restored?: RestoredState,
-    superAdmin?: boolean,
+    adminProof?: string,
   ): ActorHost;
+  /** The super-admin proof of a stored session, when a token configured now made it. */
+  honouredProof(rec: ChannelRecord): string | undefined;
   persistSession(session: string): Promise<void>;
 }
 
@@ -87,7 +89,7 @@ export async function restoreChannel(
     rec.session,
     rec.input,
     await rebuildChannel(host, p, rec, events),
-    rec.superAdmin === true,
+    host.honouredProof(rec),
   );
 }
 
@@ -103,7 +105,7 @@ export async function resumeSession(
   host: SessionHost,
   p: StatePersistence,
   session: unknown,
-  superAdmin: boolean,
+  presented: (session: string) => string | undefined,
 ): Promise<ResumedReply> {
   if (typeof session !== 'string' || !isSubjectToken(session))
     throw new RelupError('BAD_MESSAGE', 'session must be a session id');
@@ -122,7 +124,7 @@ export async function resumeSession(
   if (from !== p.node && !(await p.store.delete(found.key, found.revision))) return resumed;
   // A concurrent reconnect on this node may have restored it while we waited on the store.
   if (host.hasSession(session)) return resumed;
-  host.openChannel(session, found.value.input, state, superAdmin);
+  host.openChannel(session, found.value.input, state, presented(session) ?? host.honouredProof(found.value));
   if (from !== p.node) await host.persistSession(session);
   return resumed;
 }

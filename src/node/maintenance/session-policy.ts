@@ -1,9 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { RelupError } from '../../errors.ts';
 import type { SessionPolicy } from '../../services/session-policy.ts';
 import type { MaintenanceEntry } from '../lifecycle.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+const mac = (token: string, session: string) =>
+  createHmac('sha256', token).update(`superadmin ${session}`).digest('base64url');
 
 /**
  * The node's policy. A super-admin proves it with a configured token (compared in constant
@@ -15,6 +17,11 @@ export function sessionPolicy(
   maintenance: () => MaintenanceEntry[],
 ): SessionPolicy {
   const known = tokens.map(digest);
+  const equal = (a: string, b: string) => {
+    const x = Buffer.from(a);
+    const y = Buffer.from(b);
+    return x.length === y.length && timingSafeEqual(x, y);
+  };
   const isSuperAdmin = (payload: Record<string, unknown>): boolean => {
     if (payload.role !== 'superadmin') return false;
     const token = payload.token;
@@ -42,6 +49,12 @@ export function sessionPolicy(
         if (refused) throw refused;
       }
       return { superAdmin };
+    },
+    proof(payload, session) {
+      return isSuperAdmin(payload) ? mac(payload.token as string, session) : undefined;
+    },
+    honours(proof, session) {
+      return tokens.some((t) => equal(mac(t, session), proof));
     },
     refusal,
   };

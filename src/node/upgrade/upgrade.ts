@@ -118,7 +118,7 @@ export class Upgrader {
   /** Runs the upgrade whose high-priority script failed again (`retry`) or without that script (`skip`). */
   async resolveFailedScript(action: 'retry' | 'skip'): Promise<UpgradeReport> {
     const failed = this.failed;
-    if (!failed) throw new RelupError('BAD_OPTIONS', 'no failed migration script to retry or skip');
+    if (!failed) throw new RelupError('NOTHING_TO_RETRY', 'no failed migration script to retry or skip');
     const report = await this.upgrade({ to: failed.to, ...(action === 'skip' && { skip: [failed.step] }) });
     if (report.outcome === 'done') {
       this.failed = undefined;
