@@ -10,6 +10,7 @@ import { respondError, respondOk } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
+import { forwardOrRefuse } from './connect-forwarding.ts';
 import type { ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
 import { isHostEvent } from './host-events.ts';
@@ -122,7 +123,11 @@ export class ServiceHost implements Child {
   /** Starts the service and, unless `acceptor` is false, takes connect requests (if it has channels). */
   start(acceptor = true): this {
     this.started = true;
-    if (acceptor && this.def.channel) this.acceptor.start();
+    if (acceptor && this.def.channel) {
+      // A node that refuses ordinary sessions now (maintenance) takes no connects passed on by others.
+      this.acceptor.takeForwarded(this.deps.policy?.refusal() === undefined);
+      this.acceptor.start();
+    }
     return this;
   }
 
@@ -450,7 +455,9 @@ export class ServiceHost implements Child {
         },
       );
     } catch (err) {
-      respondError(msg, err);
+      if (err instanceof RelupError && err.code === 'MAINTENANCE')
+        forwardOrRefuse(this.deps.nc, this.deps.subjects, this.name, msg, err);
+      else respondError(msg, err);
     }
   }
 
