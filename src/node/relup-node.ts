@@ -22,6 +22,7 @@ import type { UpgradeProgress, UpgradeReport } from '../relup/upgrade-report.ts'
 import type { ServiceDefinition } from '../services/define-service.ts';
 import { EventJournal } from '../services/event-journal.ts';
 import { NamedActors } from '../services/named-actors.ts';
+import { OwnershipFence } from '../services/ownership-fence.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
 import { SnapshotStore } from '../services/snapshot-store.ts';
@@ -141,6 +142,7 @@ export class RelupNode {
       log: this.log,
       policy: this.policy,
       persistence: this.restartModes,
+      fence: this.named.fence,
     };
   }
 
@@ -287,6 +289,13 @@ export class RelupNode {
         },
       });
       named.persistence = node.restartModes;
+      // What this node owns is checked again whenever its lease may have lapsed.
+      const fence = new OwnershipFence(presence);
+      fence.add(() => named.dropTakenOver());
+      fence.add(async () => {
+        for (const host of running.services.values()) await host.dropTakenOver();
+      });
+      named.fence = fence;
       const defs = [];
       for (const entry of manifest.services) defs.push(await loadService(dir, manifest, entry.name));
       node.lifecycle.send({ type: 'INITIALIZED' });

@@ -20,6 +20,7 @@ import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
+import type { OwnershipFence } from './ownership-fence.ts';
 import { requestEnvelope } from './request-envelope.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { channelKey } from './snapshot-store.ts';
@@ -42,6 +43,8 @@ export interface ServiceHostDeps {
   policy?: SessionPolicy;
   /** Keeps sessions across node restarts (the node's restart modes); nothing is persisted when absent. */
   persistence?: StatePersistence;
+  /** Holds session messages after the node's lease lapsed until ownership is checked again. */
+  fence?: OwnershipFence;
 }
 
 interface ChannelEntry extends StoredMark {
@@ -106,7 +109,21 @@ export class ServiceHost implements Child {
     const at = subjects.session('').length;
     this.onSessionMessage = (err, msg) => {
       // A subscription error (e.g. a permission violation) closes it; there is no message.
-      if (!err) this.deliver(msg.subject.slice(at), msg);
+      if (err) return;
+      const session = msg.subject.slice(at);
+      const fence = this.deps.fence;
+      if (!fence?.due()) {
+        this.deliver(session, msg);
+        return;
+      }
+      // Another node may have taken the session over while this one was out of reach: it got
+      // this message too, so a session no longer ours stays silent here.
+      fence.pass().then(
+        () => {
+          if (this.channels.has(session)) this.deliver(session, msg);
+        },
+        () => {},
+      );
     };
   }
 
@@ -245,6 +262,22 @@ export class ServiceHost implements Child {
         });
       });
     this.deps.nc.publish(this.deps.subjects.push(session), JSON.stringify({ type: 'closed', reason }));
+  }
+
+  /**
+   * Drops, without a notice, the sessions whose newest persisted record another node wrote: it
+   * took them over while this node's lease had lapsed and serves them now (see OwnershipFence).
+   */
+  async dropTakenOver(): Promise<void> {
+    const p = this.deps.persistence;
+    if (!p?.keeps(this.name, 'channels')) return;
+    for (const session of [...this.channels.keys()]) {
+      const found = await p.store.findChannel(this.name, session);
+      if (found && found.value.node !== p.node) {
+        this.deps.log.warn({ session, owner: found.value.node }, 'a session was taken over by another node');
+        await this.discardChannel(session);
+      }
+    }
   }
 
   /** Ends a session that was never handed out: no notice to anyone, nothing stored to delete. */
