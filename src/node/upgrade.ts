@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { nuid } from '@nats-io/nats-core';
 import { RelupError } from '../errors.ts';
+import { retryStoreWrite } from '../nats/store-retry.ts';
 import { readManifest } from '../release/manifest.ts';
 import { pathExists } from '../release/path-exists.ts';
 import { type CompiledRelup, compileRelupFile } from '../relup/compile.ts';
@@ -134,20 +135,19 @@ export async function upgrade(node: RelupNode, req: UpgradeRequest): Promise<Upg
     if (report.outcome === 'done') {
       const from = node.release.version;
       node.release = t.to;
-      await node.store.setCurrent(node.id, t.to.version);
-      await node.store.record({
-        node: node.id,
-        action: t.direction === 'up' ? 'upgraded' : 'downgraded',
-        from,
-        to: t.to.version,
-      });
+      // The node runs the new release now: the store must say so, also through a leader election.
+      await retryStoreWrite(() => node.store.setCurrent(node.id, t.to.version));
+      await retryStoreWrite(() =>
+        node.store.record({
+          node: node.id,
+          action: t.direction === 'up' ? 'upgraded' : 'downgraded',
+          from,
+          to: t.to.version,
+        }),
+      );
     } else if (report.outcome === 'rolled_back' || report.outcome === 'aborted') {
-      await node.store.record({
-        node: node.id,
-        action: report.outcome,
-        from: node.release.version,
-        to: t.to.version,
-      });
+      const entry = { node: node.id, action: report.outcome, from: node.release.version, to: t.to.version };
+      await retryStoreWrite(() => node.store.record(entry));
     }
     return report;
   } finally {

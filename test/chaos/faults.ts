@@ -1,3 +1,4 @@
+import { mkdirSync, rmSync } from 'node:fs';
 import type { Rig } from './rig.ts';
 
 /** The faults the chaos suite injects. */
@@ -6,6 +7,7 @@ export const FAULT_KINDS = [
   'meta-leader',
   'stream-leader',
   'restart-all',
+  'store-lost',
   'server-sigstop',
   'node-sigkill',
   'node-sigterm',
@@ -21,6 +23,8 @@ export const FAULT_TEXT: Record<FaultKind, string> = {
   'meta-leader': 'SIGKILL of the JetStream meta leader, restarted 3 s later',
   'stream-leader': 'SIGKILL of the leader of the event journal stream `relup_events`, restarted 3 s later',
   'restart-all': 'SIGKILL of all three servers at once, all restarted 2 s later',
+  'store-lost':
+    'SIGKILL of the leader of `relup_events`, its JetStream store dir wiped (a lost disk), restarted empty 3 s later',
   'server-sigstop':
     'SIGSTOP of the nats-server the node is on for 4 s (4 client ping intervals), then SIGCONT',
   'node-sigkill': 'SIGKILL of the relup node, restarted (permanent release) 2 s later',
@@ -74,6 +78,20 @@ export async function inject(rig: Rig, kind: FaultKind, node: string): Promise<I
       return killServer(await cluster.metaLeader(), 3_000);
     case 'stream-leader':
       return killServer(await cluster.streamLeader('relup_events'), 3_000);
+    case 'store-lost': {
+      const i = await cluster.streamLeader('relup_events');
+      await cluster.kill(i, 'SIGKILL');
+      const dir = cluster.servers[i]?.storeDir as string;
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      return {
+        target: `server ${cluster.servers[i]?.name} and its store`,
+        heal: async () => {
+          await sleep(3_000);
+          await cluster.restart(i);
+        },
+      };
+    }
     case 'restart-all': {
       await Promise.all(cluster.servers.map((s) => cluster.kill(s.index, 'SIGKILL')));
       return {

@@ -1,8 +1,9 @@
 // `npm run chaos [-- --only <scenario>[,<scenario>]]`: runs the chaos matrix one scenario after
 // another (each on its own fresh cluster, each with its own timeout, so the run is bounded and
-// stops by itself) and writes CHAOS.md. With --only it runs just those and prints their rows,
-// leaving CHAOS.md alone. Exits non-zero when a scenario expected to pass did not.
-import { writeFileSync } from 'node:fs';
+// stops by itself) and writes CHAOS.md and test/chaos/results.json. With --only it runs just
+// those, prints their rows and replaces them in the stored results (CHAOS.md is rendered again).
+// Exits non-zero when a scenario expected to pass did not.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FAULT_TEXT } from './faults.ts';
@@ -22,6 +23,14 @@ function row(r: ScenarioResult): string {
   const verdict = r.pass ? 'pass' : byDesign(r) ? 'fail (by design)' : '**FAIL**';
   const recover = r.recoverMs === null ? '—' : `${(r.recoverMs / 1000).toFixed(1)} s`;
   return `| \`${r.name}\` | ${r.sent} | ${r.acked} | ${r.lost} | ${r.duplicated} | ${r.dropped} | ${recover} | ${verdict} | \`npm run chaos -- --only ${r.name}\` |`;
+}
+
+const RESULTS = `${root}test/chaos/results.json`;
+
+interface Stored {
+  date: string;
+  seconds: number;
+  results: ScenarioResult[];
 }
 
 function render(results: ScenarioResult[], seconds: number): string {
@@ -98,12 +107,24 @@ async function main(): Promise<number> {
     );
     for (const p of r.problems.slice(0, 5)) log(`    ${p}`);
   }
-  const seconds = (Date.now() - t0) / 1000;
-  if (only) for (const r of results) process.stdout.write(`${row(r)}\n`);
-  else {
-    writeFileSync(`${root}CHAOS.md`, render(results, seconds));
-    log(`wrote CHAOS.md in ${seconds.toFixed(0)} s`);
+  let seconds = (Date.now() - t0) / 1000;
+  let all = results;
+  if (only) {
+    for (const r of results) process.stdout.write(`${row(r)}\n`);
+    // Rerun rows replace their old selves; the table keeps the matrix order.
+    const stored: Stored | undefined = existsSync(RESULTS)
+      ? JSON.parse(readFileSync(RESULTS, 'utf8'))
+      : undefined;
+    const byName = new Map((stored?.results ?? []).map((r) => [r.name, r]));
+    for (const r of results) byName.set(r.name, r);
+    const order = matrix().map(scenarioName);
+    all = [...byName.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    seconds += stored?.seconds ?? 0;
   }
+  const stored: Stored = { date: new Date().toISOString(), seconds, results: all };
+  writeFileSync(RESULTS, `${JSON.stringify(stored, null, 2)}\n`);
+  writeFileSync(`${root}CHAOS.md`, render(all, seconds));
+  log(`wrote CHAOS.md and test/chaos/results.json (${all.length} scenarios)`);
   return results.some((r) => !r.pass && !byDesign(r)) ? 1 : 0;
 }
 

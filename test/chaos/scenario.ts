@@ -136,10 +136,20 @@ export async function runScenario(s: Scenario, opts: ScenarioOptions = {}): Prom
           slowest.failures.map((f) => `${f.op} ${f.code} +${f.at - healedAt}`),
         )}`,
       );
-    if (s.point === 'before-permanent')
-      await command(r.nc, FAULTED, 'make_permanent', { version: '1.1.0' }).catch((err: Error) =>
-        verdict.problems.push(`make_permanent: ${err.message}`),
-      );
+    if (s.point === 'before-permanent') {
+      // As an operator would: a store still electing its leader refuses the command with a
+      // clear error, and it is sent again.
+      let error: Error | undefined;
+      for (let attempt = 0; attempt < 10; attempt++) {
+        error = await command(r.nc, FAULTED, 'make_permanent', { version: '1.1.0' }).then(
+          () => undefined,
+          (err: Error) => err,
+        );
+        if (!error) break;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+      if (error) verdict.problems.push(`make_permanent: ${error.message}`);
+    }
     // Service goes on a while after recovery: the load measures it, nothing waits on it.
     await new Promise((resolve) => setTimeout(resolve, AFTER_RECOVERY_MS));
     await load.stop();
