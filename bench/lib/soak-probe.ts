@@ -47,12 +47,20 @@ function checker(nc: NatsConnection) {
   const pending = new Map<string, Ack[]>();
   const sessions = new Map<string, string>();
   const counts = { lost: 0, duplicated: 0, unchecked: 0 };
+  // Retried a few times: a node whose event loop stalled past its lease checks ownership first
+  // and may refuse a message meanwhile; the check must not break the run.
   const ask = async (subject: string, payload: unknown) => {
-    const r = decode<Record<string, unknown>>(
-      (await nc.request(subject, encode(payload), { timeout: 5_000 })).data,
-    );
-    if (r.ok === false) throw new Error(JSON.stringify(r.error));
-    return r;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = decode<Record<string, unknown>>(
+          (await nc.request(subject, encode(payload), { timeout: 5_000 })).data,
+        );
+        if (r.ok === false) throw new Error(JSON.stringify(r.error));
+        return r;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
   };
   return {
     counts,

@@ -355,12 +355,14 @@ export class NamedActors {
   private deliver(actor: ActorHost, msg: Msg): void {
     const fence = this.fence;
     if (fence?.due()) {
-      // The new owner, if any, got this message too: a name no longer ours stays silent here.
+      // The new owner, if any, got this message too: a name no longer ours stays silent here (an
+      // answer would make the caller send it again). Unchecked, it is refused, not served.
       fence.pass().then(
         () => {
-          if (this.owned.get(actor.id)?.actor === actor) this.deliver(actor, msg);
+          const now = this.owned.get(actor.id);
+          if (now) this.deliver(now.actor, msg);
         },
-        () => {},
+        (err: unknown) => respondError(msg, err),
       );
       return;
     }

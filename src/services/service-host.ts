@@ -120,13 +120,12 @@ export class ServiceHost implements Child {
         this.deliver(session, msg);
         return;
       }
-      // Another node may have taken the session over while this one was out of reach: it got
-      // this message too, so a session no longer ours stays silent here.
+      // Another node may have taken the session over while this one was out of reach; once
+      // ownership is checked, a session no longer here is answered as closed (the client
+      // resumes it) and an unchecked one is refused, never served from a stale copy.
       fence.pass().then(
-        () => {
-          if (this.channels.has(session)) this.deliver(session, msg);
-        },
-        () => {},
+        () => this.deliver(session, msg),
+        (err: unknown) => respondError(msg, err),
       );
     };
   }
@@ -275,18 +274,21 @@ export class ServiceHost implements Child {
   }
 
   /**
-   * Drops, without a notice, the sessions whose newest persisted record another node wrote: it
-   * took them over while this node's lease had lapsed and serves them now (see OwnershipFence).
+   * Drops, without a notice, the sessions another node holds a record of: only a takeover writes
+   * one there, so that node took the session over while this node's lease had lapsed and serves
+   * it now (see OwnershipFence). This node's own record of it goes too, even when written after
+   * the takeover, so no restore finds the stale copy.
    */
   async dropTakenOver(): Promise<void> {
     const p = this.deps.persistence;
     if (!p?.keeps(this.name, 'channels')) return;
     for (const session of [...this.channels.keys()]) {
-      const found = await p.store.findChannel(this.name, session);
-      if (found && found.value.node !== p.node) {
-        this.deps.log.warn({ session, owner: found.value.node }, 'a session was taken over by another node');
-        await this.discardChannel(session);
-      }
+      const records = await p.store.channelRecords(this.name, session);
+      const other = records.find((r) => r.value.node !== p.node);
+      if (!other) continue;
+      this.deps.log.warn({ session, owner: other.value.node }, 'a session was taken over by another node');
+      await this.discardChannel(session);
+      await p.store.delete(channelKey(p.node, this.name, session));
     }
   }
 

@@ -141,7 +141,13 @@ export async function runScenario(s: Scenario, opts: ScenarioOptions = {}): Prom
       // clear error, and it is sent again.
       let error: Error | undefined;
       for (let attempt = 0; attempt < 10; attempt++) {
-        error = await command(r.nc, FAULTED, 'make_permanent', { version: '1.1.0' }).then(
+        // A node restarted meanwhile runs the permanent release again (the upgrade was not made
+        // permanent): the operator makes permanent what it runs.
+        const running = await command(r.nc, FAULTED, 'status', {}, 3_000).then(
+          (st) => String(st.release),
+          () => '1.1.0',
+        );
+        error = await command(r.nc, FAULTED, 'make_permanent', { version: running }).then(
           () => undefined,
           (err: Error) => err,
         );
