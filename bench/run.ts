@@ -15,6 +15,7 @@ import type { Bench } from './lib/result.ts';
 import { memory } from './memory.ts';
 import { peerMoleculer } from './peer-moleculer.ts';
 import { requestReply } from './request-reply.ts';
+import { soak } from './soak.ts';
 import { throughput } from './throughput.ts';
 import { upgradePause } from './upgrade-pause.ts';
 
@@ -28,6 +29,7 @@ const BENCHES: Bench[] = [
   hotVsCold,
   codeGrowth,
   durability,
+  soak,
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

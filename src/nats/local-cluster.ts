@@ -67,6 +67,11 @@ export interface LocalClusterOptions {
   name?: string;
   /** How long the cluster may take to form, default 20 s. */
   timeoutMs?: number;
+  /**
+   * Whether servers tell clients the other servers' URLs, default true. Off, a client reaches
+   * only the URLs it was given, so a proxy in front of a server cannot be bypassed.
+   */
+  advertise?: boolean;
 }
 
 interface Member {
@@ -159,6 +164,7 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
         `nats://127.0.0.1:${m.clusterPort}`,
         '--routes',
         routes(),
+        ...(opts.advertise === false ? ['--no_advertise=true'] : []),
       ],
       { what: `nats-server ${m.name}` },
     );

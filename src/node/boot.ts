@@ -21,6 +21,7 @@ import type { UpgradeProgress, UpgradeReport } from '../relup/upgrade-report.ts'
 import type { ServiceDefinition } from '../services/define-service.ts';
 import { EventJournal } from '../services/event-journal.ts';
 import { NamedActors } from '../services/named-actors.ts';
+import { OwnershipFence } from '../services/ownership-fence.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
 import { SnapshotStore } from '../services/snapshot-store.ts';
@@ -171,7 +172,23 @@ async function bootOn(
     },
   });
   named.persistence = restartModes;
-  const hostDeps: ServiceHostDeps = { nc, subjects, registry, named, log, policy, persistence: restartModes };
+  // What this node owns is checked again whenever its lease may have lapsed.
+  const fence = new OwnershipFence(presence);
+  fence.add(() => named.dropTakenOver());
+  fence.add(async () => {
+    for (const host of hosts.values()) await host.dropTakenOver();
+  });
+  named.fence = fence;
+  const hostDeps: ServiceHostDeps = {
+    nc,
+    subjects,
+    registry,
+    named,
+    log,
+    policy,
+    persistence: restartModes,
+    fence,
+  };
 
   const defs: ServiceDefinition[] = [];
   for (const entry of manifest.services) defs.push(await loadService(dir, manifest, entry.name));

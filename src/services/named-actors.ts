@@ -11,6 +11,7 @@ import { raiseIfError, respondError } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { effectHandler } from './effects.ts';
 import { namedJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
+import type { OwnershipFence } from './ownership-fence.ts';
 import type { Presence } from './presence.ts';
 import { requestEnvelope } from './request-envelope.ts';
 import { type RestoredState, restoredNamed } from './snapshot-restore.ts';
@@ -49,12 +50,24 @@ export class NamedActors {
   private readonly claiming = new Map<string, Promise<void>>();
   /** Keeps named actors' state across restarts (the node's restart modes); set by the node. */
   persistence: StatePersistence | undefined;
+  /** Checks ownership again after this node's lease lapsed (see OwnershipFence); set by the node. */
+  fence: OwnershipFence | undefined;
   /** Journals what a message changed in a durable named actor before its reply goes out. */
   private readonly record: StateRecorder = (actor, event) => {
     const p = this.persistence;
     const o = this.owned.get(actor.id);
     if (!p || !o || !isDurable(p, o.service)) return undefined;
-    return recordEvent(p, namedJournalKey(actor.id), actor, o, event, this);
+    return recordEvent(p, namedJournalKey(actor.id), actor, o, event, this).then(async () => {
+      // The lease lapsed while the event was being stored: the reply waits until ownership is
+      // checked, and a name another node took over meanwhile acknowledges nothing.
+      const fence = this.fence;
+      if (!fence?.due()) return;
+      await fence.pass();
+      if (this.owned.get(actor.id)?.actor !== actor)
+        throw new RelupError('SNAPSHOT_STORE_FAILED', `actor ${actor.id} was taken over while storing`, {
+          name: actor.id,
+        });
+    });
   };
 
   constructor(
@@ -78,6 +91,10 @@ export class NamedActors {
   async call<E extends EventObject>(name: string, event: E): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const local = this.owned.get(name);
+      if (local && this.fence?.due()) {
+        await this.fence.pass();
+        continue;
+      }
       if (local) return local.actor.ask(event);
       try {
         const subject = this.subjects.actor(name);
@@ -145,6 +162,27 @@ export class NamedActors {
     const o = this.owned.get(name);
     const p = this.persistence;
     return o && p ? this.persist(p, name, o) : Promise.resolve();
+  }
+
+  /**
+   * Drops, without persisting or releasing anything, the owned names whose ownership entry no
+   * longer names this node: another node took them over while this node's lease had lapsed,
+   * and its copy is the live one (see OwnershipFence).
+   */
+  async dropTakenOver(): Promise<void> {
+    for (const [name, o] of [...this.owned]) {
+      const entry = await this.kv.get(name);
+      const owner =
+        entry?.operation === 'PUT' && entry.value.length > 0
+          ? decode<{ node: string }>(entry.value).node
+          : undefined;
+      if (owner === this.presence.node) continue;
+      this.owned.delete(name);
+      o.sub.unsubscribe();
+      this.registry.remove(o.group, o.actor.id);
+      o.actor.kill();
+      this.persistence?.warn('a named actor was taken over by another node', { name, owner });
+    }
   }
 
   /** The node that owns a name now, per the ownership entry (it may have died since: see Presence). */
@@ -315,6 +353,19 @@ export class NamedActors {
   }
 
   private deliver(actor: ActorHost, msg: Msg): void {
+    const fence = this.fence;
+    if (fence?.due()) {
+      // The new owner, if any, got this message too: a name no longer ours stays silent here (an
+      // answer would make the caller send it again). Unchecked, it is refused, not served.
+      fence.pass().then(
+        () => {
+          const now = this.owned.get(actor.id);
+          if (now) this.deliver(now.actor, msg);
+        },
+        (err: unknown) => respondError(msg, err),
+      );
+      return;
+    }
     if (actor.status === 'stopped' || actor.status === 'failed') {
       respondError(msg, new RelupError('NO_RESPONDERS', `actor ${actor.id} was released`));
       return;

@@ -13,6 +13,10 @@ export interface Heartbeat {
  */
 export class Presence {
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** The time in the last heartbeat known stored: others judge this node by it. */
+  private storedAt = 0;
+  private lapsed = false;
+  private lapseCount = 0;
 
   constructor(
     private readonly kv: KV,
@@ -25,6 +29,7 @@ export class Presence {
   async start(): Promise<void> {
     await this.beat();
     this.timer = setInterval(() => {
+      this.lapses();
       this.beat().catch(() => {});
     }, this.beatMs);
     this.timer.unref();
@@ -45,7 +50,36 @@ export class Presence {
     return Date.now() - hb.at < this.leaseMs;
   }
 
+  /**
+   * How many times this node's lease may have lapsed in the others' eyes: its last stored
+   * heartbeat grew older than the lease less one beat (a cut-off or stalled connection), so
+   * another node may have taken over what it owns. Whoever serves owned state compares the
+   * count with the one it last checked ownership at.
+   */
+  lapses(): number {
+    if (this.storedAt > 0 && Date.now() - this.storedAt >= this.leaseMs - this.beatMs) this.lapse();
+    return this.lapseCount;
+  }
+
+  /** Writes a heartbeat now and resolves once it is stored: the lease is held again from here. */
+  renew(): Promise<void> {
+    return this.beat();
+  }
+
+  private lapse(): void {
+    if (this.lapsed) return;
+    this.lapsed = true;
+    this.lapseCount++;
+  }
+
   private async beat(): Promise<void> {
-    await this.kv.put(this.node, encode({ node: this.node, at: Date.now() } satisfies Heartbeat));
+    const at = Date.now();
+    await this.kv.put(this.node, encode({ node: this.node, at } satisfies Heartbeat));
+    // A beat stored long after the previous one: the gap between them was a lapse.
+    if (this.storedAt > 0 && at - this.storedAt >= this.leaseMs - this.beatMs) this.lapse();
+    if (at > this.storedAt) {
+      this.storedAt = at;
+      this.lapsed = false;
+    }
   }
 }

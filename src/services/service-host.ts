@@ -16,6 +16,7 @@ import { effectHandler } from './effects.ts';
 import { isHostEvent } from './host-events.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
+import type { OwnershipFence } from './ownership-fence.ts';
 import { requestEnvelope } from './request-envelope.ts';
 import { ServiceStats } from './service-stats.ts';
 import type { SessionPolicy } from './session-policy.ts';
@@ -40,6 +41,8 @@ export interface ServiceHostDeps {
   policy?: SessionPolicy;
   /** Keeps sessions across node restarts (the node's restart modes); nothing is persisted when absent. */
   persistence?: StatePersistence;
+  /** Holds session messages after the node's lease lapsed until ownership is checked again. */
+  fence?: OwnershipFence;
 }
 
 interface ChannelEntry extends StoredMark {
@@ -106,7 +109,20 @@ export class ServiceHost implements Child {
     const at = subjects.session('').length;
     this.onSessionMessage = (err, msg) => {
       // A subscription error (e.g. a permission violation) closes it; there is no message.
-      if (!err) this.deliver(msg.subject.slice(at), msg);
+      if (err) return;
+      const session = msg.subject.slice(at);
+      const fence = this.deps.fence;
+      if (!fence?.due()) {
+        this.deliver(session, msg);
+        return;
+      }
+      // Another node may have taken the session over while this one was out of reach; once
+      // ownership is checked, a session no longer here is answered as closed (the client
+      // resumes it) and an unchecked one is refused, never served from a stale copy.
+      fence.pass().then(
+        () => this.deliver(session, msg),
+        (err: unknown) => respondError(msg, err),
+      );
     };
   }
 
@@ -274,6 +290,25 @@ export class ServiceHost implements Child {
         });
       });
     this.deps.nc.publish(this.deps.subjects.push(session), JSON.stringify({ type: 'closed', reason }));
+  }
+
+  /**
+   * Drops, without a notice, the sessions another node holds a record of: only a takeover writes
+   * one there, so that node took the session over while this node's lease had lapsed and serves
+   * it now (see OwnershipFence). This node's own record of it goes too, even when written after
+   * the takeover, so no restore finds the stale copy.
+   */
+  async dropTakenOver(): Promise<void> {
+    const p = this.deps.persistence;
+    if (!p?.keeps(this.name, 'channels')) return;
+    for (const session of [...this.channels.keys()]) {
+      const records = await p.store.channelRecords(this.name, session);
+      const other = records.find((r) => r.value.node !== p.node);
+      if (!other) continue;
+      this.deps.log.warn({ session, owner: other.value.node }, 'a session was taken over by another node');
+      await this.discardChannel(session);
+      await p.store.delete(channelKey(p.node, this.name, session));
+    }
   }
 
   /** Ends a session that was never handed out: no notice to anyone, nothing stored to delete. */

@@ -95,9 +95,13 @@ export class SnapshotStore {
 
   /** A persisted session of a service, whichever node wrote it. */
   async findChannel(service: string, session: string): Promise<Stored<ChannelRecord> | undefined> {
-    const found = await this.list<ChannelRecord>(`ch.*.${service}.${session}`);
     // One node writes a session at a time; should two records exist, the newest is the truth.
-    return found.sort((a, b) => b.revision - a.revision)[0];
+    return (await this.channelRecords(service, session)).sort((a, b) => b.revision - a.revision)[0];
+  }
+
+  /** Every node's record of one session (more than one only while a takeover is being noticed). */
+  channelRecords(service: string, session: string): Promise<Stored<ChannelRecord>[]> {
+    return this.list<ChannelRecord>(`ch.*.${service}.${session}`);
   }
 
   /** The persisted named actors of a service. */

@@ -1,6 +1,7 @@
 import { nuid } from '@nats-io/nats-core';
 import type { Actor } from 'xstate';
 import { RelupError } from '../../errors.ts';
+import { retryStoreWrite } from '../../nats/store-retry.ts';
 import type { ReleaseStore } from '../../release/release-store.ts';
 import { runUpgrade, type UpgradeEvent } from '../../relup/executor.ts';
 import { UpgradeLock } from '../../relup/executor-lock.ts';
@@ -102,11 +103,13 @@ export class Upgrader {
       const from = release.get().version;
       if (report.outcome === 'done') {
         release.set(t.to);
-        await store.setCurrent(node, t.to.version);
+        // The node runs the new release now: the store must say so, also through a leader election.
+        await retryStoreWrite(() => store.setCurrent(node, t.to.version));
         const action = t.direction === 'up' ? 'upgraded' : 'downgraded';
-        await store.record({ node, action, from, to: t.to.version });
+        await retryStoreWrite(() => store.record({ node, action, from, to: t.to.version }));
       } else if (report.outcome === 'rolled_back' || report.outcome === 'aborted') {
-        await store.record({ node, action: report.outcome, from, to: t.to.version });
+        const outcome = report.outcome;
+        await retryStoreWrite(() => store.record({ node, action: outcome, from, to: t.to.version }));
       }
       return report;
     } finally {
