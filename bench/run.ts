@@ -14,6 +14,7 @@ import { renderMarkdown, type SectionRun } from './lib/report.ts';
 import type { Bench } from './lib/result.ts';
 import { memory } from './memory.ts';
 import { peerMoleculer } from './peer-moleculer.ts';
+import { peers } from './peers.ts';
 import { requestReply } from './request-reply.ts';
 import { throughput } from './throughput.ts';
 import { upgradePause } from './upgrade-pause.ts';
@@ -22,6 +23,7 @@ const BENCHES: Bench[] = [
   throughput,
   requestReply,
   peerMoleculer,
+  peers,
   memory,
   bulkSuspendBench,
   upgradePause,
