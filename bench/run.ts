@@ -16,6 +16,7 @@ import { memory } from './memory.ts';
 import { peerMoleculer } from './peer-moleculer.ts';
 import { peers } from './peers.ts';
 import { requestReply } from './request-reply.ts';
+import { runtime } from './runtime.ts';
 import { throughput } from './throughput.ts';
 import { upgradePause } from './upgrade-pause.ts';
 
@@ -24,6 +25,7 @@ const BENCHES: Bench[] = [
   requestReply,
   peerMoleculer,
   peers,
+  runtime,
   memory,
   bulkSuspendBench,
   upgradePause,
