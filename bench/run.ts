@@ -14,7 +14,9 @@ import { renderMarkdown, type SectionRun } from './lib/report.ts';
 import type { Bench } from './lib/result.ts';
 import { memory } from './memory.ts';
 import { peerMoleculer } from './peer-moleculer.ts';
+import { peers } from './peers.ts';
 import { requestReply } from './request-reply.ts';
+import { runtime } from './runtime.ts';
 import { soak } from './soak.ts';
 import { throughput } from './throughput.ts';
 import { upgradePause } from './upgrade-pause.ts';
@@ -23,6 +25,8 @@ const BENCHES: Bench[] = [
   throughput,
   requestReply,
   peerMoleculer,
+  peers,
+  runtime,
   memory,
   bulkSuspendBench,
   upgradePause,

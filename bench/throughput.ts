@@ -27,7 +27,25 @@ export async function waitForCount(count: () => number, n: number): Promise<{ at
   }
 }
 
-async function oneRun(
+/** `count` subscriptions whose callback only counts (raw NATS one way), and the count so far. */
+export function rawCounters(
+  nc: NatsConnection,
+  prefix: string,
+  count: number,
+): { subjects: string[]; count: () => number } {
+  let n = 0;
+  const subjects = Array.from({ length: count }, (_, i) => `${prefix}.${i}`);
+  for (const s of subjects)
+    nc.subscribe(s, {
+      callback: () => {
+        n++;
+      },
+    });
+  return { subjects, count: () => n };
+}
+
+/** One publish run of `count` messages over the subjects: the rate they were handled at and how many were lost. */
+export async function oneRun(
   worker: Worker,
   subjects: string[],
   count: number,
@@ -69,25 +87,18 @@ export const throughput: Bench = {
       const reducerHandled = counter(reducers);
       // raw: the same client library, one subscription per subject, a callback that counts.
       nc = await connectNats({ servers: server.url, name: 'bench-raw' });
-      let rawCount = 0;
-      const rawSubjects = Array.from({ length: channels }, (_, i) => `bench.raw.${i}`);
-      for (const s of rawSubjects)
-        nc.subscribe(s, {
-          callback: () => {
-            rawCount++;
-          },
-        });
+      const { subjects: rawSubjects, count: rawCount } = rawCounters(nc, 'bench.raw', channels);
       await nc.flush();
       const rawRuns: number[] = [];
       const relupRuns: number[] = [];
       const reducerRuns: number[] = [];
       let lost = 0;
       // Warm-up of both paths (JIT), not counted.
-      await oneRun(worker, rawSubjects, count / 5, () => rawCount);
+      await oneRun(worker, rawSubjects, count / 5, rawCount);
       await oneRun(worker, relupSubjects, count / 5, handled);
       await oneRun(worker, reducerSubjects, count / 5, reducerHandled);
       for (let r = 0; r < ctx.runs; r++) {
-        const raw = await oneRun(worker, rawSubjects, count, () => rawCount);
+        const raw = await oneRun(worker, rawSubjects, count, rawCount);
         const rel = await oneRun(worker, relupSubjects, count, handled);
         const red = await oneRun(worker, reducerSubjects, count, reducerHandled);
         rawRuns.push(raw.rate);

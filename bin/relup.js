@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so release modules written in TypeScript load too.
-import { register } from 'tsx/esm/api';
+// The node and its commands: the compiled runtime when built, else the sources (see runtime.js).
+import { run } from './runtime.js';
 
-register();
-const { main } = await import('../src/cli/relup.ts');
-await main();
+await run('relup');

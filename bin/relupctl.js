@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, like bin/relup.js.
-import { register } from 'tsx/esm/api';
+// The operator's command line: the compiled runtime when built, else the sources (see runtime.js).
+import { run } from './runtime.js';
 
-register();
-const { main } = await import('../src/cli/relupctl.ts');
-await main();
+await run('relupctl');

@@ -1,4 +1,5 @@
 import { type AnyActorLogic, type AnyActorScope, createActor, type EventObject, type Snapshot } from 'xstate';
+import { fastTransition } from './fast-transition.ts';
 
 /** A deferred side effect produced by a pure transition (xstate's executable action). */
 export interface ExecutableAction {
@@ -54,15 +55,25 @@ function takeActions(shared: SharedScope): ExecutableAction[] {
 
 const EMPTY: ExecutableAction[] = [];
 
-/** Pure transition: the next snapshot and the side effects to run, nothing executed. */
+/**
+ * Pure transition: the next snapshot and the side effects to run, nothing executed. A machine
+ * message that keeps its state and only assigns or emits takes the fast path (same result,
+ * without the macrostep); `fast` false forces xstate's own transition (the differential test).
+ */
 export function transitionLogic(
   logic: AnyActorLogic,
   snapshot: Snapshot<unknown>,
   event: EventObject,
+  fast = true,
 ): [Snapshot<unknown>, ExecutableAction[]] {
   const shared = scopeOf(logic);
   try {
-    const next = logic.transition(snapshot, event, shared.scope) as Snapshot<unknown>;
+    let next = fast ? fastTransition(logic, snapshot, event, shared.scope) : undefined;
+    if (next === undefined) {
+      // What a refused fast path collected is not an effect of the message.
+      shared.actions.length = 0;
+      next = logic.transition(snapshot, event, shared.scope) as Snapshot<unknown>;
+    }
     return [next, takeActions(shared)];
   } finally {
     shared.actions.length = 0;

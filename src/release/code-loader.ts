@@ -7,6 +7,7 @@ import { defineService, type ServiceDefinition } from '../services/define-servic
 import { ENGINE_VERSION } from './engine-version.ts';
 import { sha256Hex } from './hash.ts';
 import type { ReleaseManifest } from './manifest.ts';
+import { importModule } from './module-import.ts';
 import { isInside } from './path-inside.ts';
 
 /** A release whose files matched their sha256: the real path of each file, by its manifest path. */
@@ -115,7 +116,7 @@ export async function loadService(
     );
   let mod: { default?: unknown };
   try {
-    mod = await import(url);
+    mod = (await importModule(url)) as { default?: unknown };
   } catch (err) {
     throw new RelupError('LOAD_FAILED', `cannot import ${entry.module}: ${(err as Error).message}`, details, {
       cause: err,

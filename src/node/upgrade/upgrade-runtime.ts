@@ -13,6 +13,7 @@ import { bulkResume, bulkSuspend } from '../../actors/bulk-suspend.ts';
 import type { ActorRegistry } from '../../actors/registry.ts';
 import { RelupError } from '../../errors.ts';
 import { loadService, verifyRelease } from '../../release/code-loader.ts';
+import { importModule } from '../../release/module-import.ts';
 import type { CodeChangeRequest, UpgradeRuntime } from '../../relup/runtime.ts';
 import { migrator, type ServiceDefinition } from '../../services/define-service.ts';
 import type { NamedActors } from '../../services/named-actors.ts';
@@ -194,7 +195,7 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
       throw new RelupError('LOAD_FAILED', `apply: ${module} is not a file of release ${release.version}`, {
         module,
       });
-    const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    const mod = (await importModule(pathToFileURL(path).href)) as { default?: unknown };
     if (typeof mod.default !== 'function')
       throw new RelupError('LOAD_FAILED', `apply: ${module} must export a default function`, { module });
     await (mod.default as (a: unknown) => unknown)({

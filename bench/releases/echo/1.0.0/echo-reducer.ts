@@ -1,7 +1,8 @@
 // echor 1.0.0: the echo channel written as a plain reducer (xstate `fromTransition`) instead of
 // a state machine, to show what the runtime costs without a machine's transition algorithm.
 import { type EventObject, fromTransition } from 'xstate';
-import { defineService } from '../../../../src/index.ts';
+// Only a type import of relup, like the chat example: the compiled runtime loads this module alone.
+import type { ServiceDefinition } from '../../../../src/index.ts';
 
 type EchoEvent = { type: 'echo'; data?: unknown } | { type: 'tick'; data?: unknown };
 
@@ -14,4 +15,4 @@ const channel = fromTransition(
   { n: 0 },
 );
 
-export default defineService({ name: 'echor', version: '1.0.0', channel });
+export default { name: 'echor', version: '1.0.0', channel } satisfies ServiceDefinition;

@@ -1,7 +1,8 @@
 // echo 1.0.0: the benchmarks' channel logic. `echo` replies with what it got; `tick` only
 // counts (one-way throughput). No named actors, so a reply never leaves the channel.
 import { assign, createMachine, emit } from 'xstate';
-import { defineService } from '../../../../src/index.ts';
+// Only a type import of relup, like the chat example: the compiled runtime loads this module alone.
+import type { ServiceDefinition } from '../../../../src/index.ts';
 
 const channel = createMachine({
   types: {} as {
@@ -16,4 +17,4 @@ const channel = createMachine({
   },
 });
 
-export default defineService({ name: 'echo', version: '1.0.0', channel });
+export default { name: 'echo', version: '1.0.0', channel } satisfies ServiceDefinition;
