@@ -19,6 +19,9 @@ export interface BridgeOptions {
   keepEvents?: number;
 }
 
+/** How many discoveries in a row a node may miss before the page stops showing it. */
+const STALE_POLLS = 3;
+
 /** The commands that write the upgrade journal. */
 const JOURNALED = new Set(['upgrade', 'downgrade', 'check', 'retry', 'skip']);
 
@@ -34,6 +37,7 @@ export class ObserveBridge {
   private statuses: LiveMessage | undefined;
   private readonly histories = new Map<string, LiveMessage>();
   private releases: LiveMessage | undefined;
+  private readonly seen = new Map<string, { status: DiscoveredNode; missed: number }>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private readonly events;
@@ -97,12 +101,20 @@ export class ObserveBridge {
   private async poll(): Promise<void> {
     let nodes: DiscoveredNode[] = [];
     try {
-      nodes = await this.client.discover({ quietMs: 100, maxWaitMs: Math.max(200, this.pollMs) });
+      // The first answer may take a while on a busy machine; the quiet period ends it early.
+      nodes = await this.client.discover({ quietMs: 100, maxWaitMs: Math.max(1500, this.pollMs) });
     } catch (err) {
       this.send({ event: 'statuses', data: { at: Date.now(), nodes: [], error: renderError(err) } });
     }
     if (this.stopped) return;
-    this.statuses = { event: 'statuses', data: { at: Date.now(), nodes } };
+    // A node that missed one discovery (busy, or a slow machine) stays, marked stale, for a few polls.
+    for (const n of nodes) this.seen.set(n.node, { status: n, missed: 0 });
+    for (const [id, entry] of this.seen)
+      if (!nodes.some((n) => n.node === id) && ++entry.missed > STALE_POLLS) this.seen.delete(id);
+    const shown = [...this.seen.values()]
+      .map((e) => (e.missed > 0 ? { ...e.status, stale: true } : e.status))
+      .sort((a, b) => a.node.localeCompare(b.node));
+    this.statuses = { event: 'statuses', data: { at: Date.now(), nodes: shown } };
     this.send(this.statuses);
     const first = nodes[0];
     if (first && !this.releases) await this.refreshReleases(first.node);

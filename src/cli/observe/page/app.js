@@ -116,7 +116,7 @@ function sample(at, nodes) {
   state.prevAt = at;
   const per = new Map();
   for (const n of nodes)
-    for (const c of n.services ?? []) {
+    for (const c of n.stale ? [] : (n.services ?? [])) {
       if (!c.stats) continue;
       const key = `${n.node}/${c.name}`;
       // Each node's totals against its own last answer: a node that missed a poll adds up at the next.
@@ -292,7 +292,7 @@ function nodeCard(n, permanent) {
     })
     .join('');
   const held = [...(n.held ?? []), ...(n.disabled ?? []).map((d) => `${d} (disabled)`)];
-  return `<h3>${esc(n.node)} <span class="badge ${esc(n.state)}" data-testid="state">${esc(n.state)}</span></h3>
+  return `<h3>${esc(n.node)} <span class="badge ${esc(n.state)}" data-testid="state">${esc(n.state)}</span>${n.stale ? ' <span class="muted">missed the last discovery</span>' : ''}</h3>
     <dl>
       <dt>release</dt><dd><span class="release" data-testid="release">${esc(n.release)}</span>${permanent ? ` · permanent <span data-testid="permanent">${esc(permanent)}</span>` : ' · no permanent release'}</dd>
       <dt>upgrade</dt><dd>${n.upgrading ? `running ${esc(n.upgrading)}` : n.lastUpgrade ? `last ${esc(n.lastUpgrade.from)} → ${esc(n.lastUpgrade.to)} ${esc(n.lastUpgrade.outcome)}${n.lastUpgrade.pauseMs !== undefined ? `, pause ${ms(n.lastUpgrade.pauseMs)}` : ''}` : 'none yet'}</dd>
