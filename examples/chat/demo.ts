@@ -4,6 +4,7 @@
 // one line: messages sent, received, lost, sessions dropped, and the pause clients saw.
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { startObserveServer } from '../../src/cli/observe/observe-server.ts';
 import { clusterUpgrade } from '../../src/control/cluster-upgrade.ts';
 import { ControlClient } from '../../src/control/control-client.ts';
 import { type ControlServer, startControlServer } from '../../src/control/control-server.ts';
@@ -31,6 +32,15 @@ async function main(): Promise<void> {
     controls.push(await startControlServer(node));
     say(`node ${id} serving chat ${node.release.version}`);
   }
+
+  // The operator's page, read-only, as `relupctl observe` serves it: open it to watch the upgrade.
+  const observer = new ControlClient(await connectNats({ servers: url, name: 'demo-observe' }));
+  const page = await startObserveServer(observer, {
+    port: Number(process.env.DEMO_OBSERVE_PORT ?? 0),
+  });
+  say(`operator page: ${page.url} (open it to watch the upgrade; relupctl observe serves the same)`);
+  // On a terminal, a moment to open it before the upgrade starts; DEMO_OBSERVE_WAIT_MS overrides.
+  const waitMs = Number(process.env.DEMO_OBSERVE_WAIT_MS ?? (process.stdout.isTTY ? 5000 : 0));
 
   // Clients: each connects through the queue group (so they spread over both nodes) and keeps
   // saying numbered messages, one at a time, until told to stop.
@@ -72,8 +82,9 @@ async function main(): Promise<void> {
       lastSeq.set(`${room}:${i}`, r.seq as number);
     }
   });
-  // Let them chat a little before the operator acts.
+  // Let them chat a little before the operator acts (and the newcomer opens the page).
   while (received < USERS * 20) await new Promise((r) => setImmediate(r));
+  if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
   say(
     `chatting: ${received} messages so far; publishing the upgrade to 1.1.0 on NATS (rolling, node by node)`,
   );
@@ -114,6 +125,8 @@ async function main(): Promise<void> {
   say(
     `messages sent ${sent}, received ${received}, lost ${lost}, out of order ${outOfOrder}, pushes ${pushes}, sessions dropped ${dropped}, pause ${pause.toFixed(1)} ms (upgrade ${upgradeMs} ms, ${result.ok ? 'all nodes on 1.1.0' : 'NOT all nodes upgraded'})`,
   );
+  await page.stop();
+  await observer.nc.close();
   await operator.nc.close();
   closing = true;
   for (const s of sessions) await s.close();

@@ -5,6 +5,7 @@ import { registerDowngrade } from './commands/downgrade.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerMaintenance } from './commands/maintenance.ts';
 import { registerMakePermanent } from './commands/make-permanent.ts';
+import { registerObserve } from './commands/observe.ts';
 import { duration } from './commands/options.ts';
 import { registerPlan } from './commands/plan.ts';
 import { registerRelease } from './commands/release.ts';
@@ -51,6 +52,7 @@ export function relupctlProgram(): Command {
   registerMaintenance(program);
   registerEvents(program);
   registerRelease(program);
+  registerObserve(program);
   return program;
 }
 

@@ -24,6 +24,8 @@ describe('npm start (the chat demo)', () => {
     try {
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(out).toMatch(/lost 0, out of order 0, pushes \d+, sessions dropped 0, .*all nodes on 1\.1\.0/);
+      // The operator page's address is printed while the demo runs.
+      expect(out).toMatch(/operator page: http:\/\/127\.0\.0\.1:\d+\//);
       expect(code, out).toBe(0);
     } finally {
       if (child.pid && child.exitCode === null && child.signalCode === null)
