@@ -294,29 +294,29 @@ export class PairElection {
   private async campaign(): Promise<void> {
     const now = performance.now();
     const rec = this.record;
-    if (!rec) {
-      // No record: the pair is new. The primary creates it at once, the backup after a grace.
+    if (!rec || (rec.state === 'released' && rec.reason === 'undeploy')) {
+      // A new (or undeployed) pair: the primary takes it at once, the backup after a grace.
       const grace = this.opts.deployGraceMs ?? this.timing.leaseMs;
       if (!this.opts.primary && now - this.startedAt < grace) return;
-      await this.claim(undefined, 'deploy');
+      await this.claim(rec, 'deploy', 'on');
       return;
     }
     const releasedByMe = this.releasedAt !== undefined && now - this.releasedAt < this.timing.leaseMs;
     if (rec.state === 'released' && !releasedByMe) {
-      await this.claim(rec, rec.reason === 'failover' ? 'failover' : 'takeover');
+      await this.claim(rec, rec.reason === 'failover' ? 'failover' : 'takeover', rec.scan);
       return;
     }
-    if (now - this.seenAt >= this.timing.leaseMs) await this.claim(rec, 'takeover');
+    if (now - this.seenAt >= this.timing.leaseMs) await this.claim(rec, 'takeover', rec.scan);
   }
 
-  private async claim(prev: PairRecord | undefined, reason: HandOver): Promise<void> {
+  private async claim(prev: PairRecord | undefined, reason: HandOver, scan: Scan): Promise<void> {
     const term = Math.max(prev?.term ?? 0, this.highestTerm) + 1;
     const rec: PairRecord = {
       term,
       holder: this.opts.node,
       incarnation: this.incarnation,
       state: 'held',
-      scan: prev?.scan ?? 'on',
+      scan,
       reason,
       leaseMs: this.timing.leaseMs,
       at: Date.now(),
