@@ -13,10 +13,12 @@ export const ErrorCodes = {
   BAD_SIGNATURE: 'the command signature is invalid or its key is not a trusted operator key',
   COMMAND_EXPIRED: 'the signed command was issued too long ago or too far in the future',
   REPLAYED_COMMAND: 'a signed command with that nonce was already received',
+  FORBIDDEN: 'the sender may not reach that subject (only nodes reach named actors)',
   // NATS
   NATS_UNAVAILABLE: 'the NATS server cannot be reached',
   NATS_SERVER_MISSING: 'nats-server is not installed',
   TIMEOUT: 'an operation did not finish in time',
+  STOP_TIMEOUT: 'a graceful stop did not finish in time; the node exited anyway, naming what was unfinished',
   NO_RESPONDERS: 'nobody answers on that subject',
   UNKNOWN_NODE: 'no node with that id answers on its control subject',
   // actors and supervision
@@ -63,6 +65,7 @@ export const ErrorCodes = {
   STEP_FAILED: 'a step of an upgrade failed with an error that carries no code of its own',
   ROLLBACK_FAILED: 'undoing a failed upgrade failed too; the node needs maintenance',
   BUSY: 'another upgrade is running on the node',
+  NOTHING_TO_RETRY: 'no failed migration script waits for retry or skip',
   BARRIER_ABORTED: 'the cluster-wide upgrade was aborted at the barrier before the point of no return',
   BARRIER_TIMEOUT: 'the barrier of a cluster-wide upgrade did not open in time',
   UPGRADE_INCOMPLETE: 'a cluster-wide upgrade left some nodes on their old release',

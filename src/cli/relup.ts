@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startControlServer } from '../control/control-server.ts';
-import { renderError } from '../errors.ts';
+import { RelupError, renderError } from '../errors.ts';
 import { parseReplicas } from '../nats/replicas.ts';
 import { startNode } from '../node/relup-node.ts';
 
@@ -18,6 +18,8 @@ interface NodeCliOptions {
   operatorKeys?: string;
   superadminTokens?: string;
   replicas?: number;
+  clusterKey?: string;
+  stopTimeout: number;
 }
 
 const list = (s: string | undefined): string[] =>
@@ -37,6 +39,13 @@ function replicas(value: string): number {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+function milliseconds(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 3_600_000)
+    throw new InvalidArgumentError('expected whole milliseconds between 1 and 3600000');
+  return ms;
 }
 
 /** Builds the `relup` command line (exported for tests). */
@@ -99,6 +108,21 @@ export function relupProgram(): Command {
         .env('RELUP_REPLICAS')
         .argParser(replicas),
     )
+    .addOption(
+      new Option(
+        '--cluster-key <secret>',
+        "a secret every node holds and no client does: named actors then take only nodes' messages",
+      ).env('RELUP_CLUSTER_KEY'),
+    )
+    .addOption(
+      new Option(
+        '--stop-timeout <ms>',
+        'longest a graceful stop (SIGTERM, SIGINT) may take before the node exits',
+      )
+        .env('RELUP_STOP_TIMEOUT')
+        .argParser(milliseconds)
+        .default(10_000),
+    )
     .action(async (opts: NodeCliOptions) => {
       const node = await startNode({
         nats: { servers: opts.nats, user: opts.natsUser, pass: opts.natsPass },
@@ -109,12 +133,23 @@ export function relupProgram(): Command {
         relupsDir: opts.relups,
         superAdminTokens: list(opts.superadminTokens),
         replicas: opts.replicas,
+        clusterKey: opts.clusterKey,
       });
       const keys = list(opts.operatorKeys);
       const control = await startControlServer(node, keys.length > 0 ? { operatorKeys: keys } : {});
       node.log.info({ subject: node.subjects.control(node.id) }, 'accepting operator commands');
       const stop = (signal: string) => {
         node.log.info({ signal }, 'signal received: stopping gracefully');
+        // A stop that waits on a NATS server that is gone must not hold the process forever:
+        // past the timeout the node exits and says what was left unfinished.
+        const deadline = setTimeout(() => {
+          const still = node.stopStage ?? 'stopping the control server';
+          process.stderr.write(
+            `${renderError(new RelupError('STOP_TIMEOUT', `the graceful stop did not finish within ${opts.stopTimeout} ms (still: ${still})`))}\n`,
+          );
+          process.exit(1);
+        }, opts.stopTimeout);
+        deadline.unref();
         // The control server goes first, so commands in flight still get their replies.
         control
           .stop()

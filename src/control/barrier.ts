@@ -12,6 +12,13 @@ export interface BarrierWait {
   timeoutMs: number;
   /** Aborts the wait (e.g. the control server stops): the upgrade aborts with BARRIER_ABORTED. */
   signal?: AbortSignal;
+  /**
+   * Checks a `go` or `abort` before it counts (the node requires signed commands): a message it
+   * throws for is ignored and reported to `onRefused`, and the wait goes on.
+   */
+  verify?: (decision: 'go' | 'abort', data: Uint8Array) => void;
+  /** Hears of every ignored `go` or `abort`, with why. */
+  onRefused?: (decision: 'go' | 'abort', err: unknown) => void;
 }
 
 /**
@@ -40,12 +47,31 @@ export async function waitAtBarrier(w: BarrierWait): Promise<void> {
           ),
         w.timeoutMs,
       );
+      /** True when a verdict may count; a refused one is reported and waited past. */
+      const accepted = (decision: 'go' | 'abort', data: Uint8Array): boolean => {
+        try {
+          w.verify?.(decision, data);
+          return true;
+        } catch (err) {
+          w.onRefused?.(decision, err);
+          return false;
+        }
+      };
       // A subscription error (e.g. not allowed to subscribe) must never read as `go`.
-      subs.push(w.nc.subscribe(s.go, { max: 1, callback: (err) => (err ? reject(err) : resolve()) }));
+      subs.push(
+        w.nc.subscribe(s.go, {
+          callback: (err, msg) => {
+            if (err) reject(err);
+            else if (accepted('go', msg.data)) resolve();
+          },
+        }),
+      );
       subs.push(
         w.nc.subscribe(s.abort, {
-          max: 1,
-          callback: (err, msg) => reject(err ?? aborted(w.id, reasonOf(msg.data))),
+          callback: (err, msg) => {
+            if (err) reject(err);
+            else if (accepted('abort', msg.data)) reject(aborted(w.id, reasonOf(msg.data)));
+          },
         }),
       );
       // flush: the server has registered both subscriptions before anyone can see `ready`.

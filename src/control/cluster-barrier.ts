@@ -1,9 +1,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { decode, encode } from '../nats/codec.ts';
+import { type BarrierVerdict, signVerdict } from './barrier-signing.ts';
 import type { BarrierSubjects } from './barrier-subjects.ts';
-
-/** What the coordinator decided, and why it aborted. */
-export type BarrierVerdict = { decision: 'go' } | { decision: 'abort'; reason: string };
 
 /**
  * The coordinator's side of a barrier at the point of no return: `go` once every node announced
@@ -24,6 +22,8 @@ export class BarrierCoordinator {
     readonly subjects: BarrierSubjects,
     private readonly nodes: readonly string[],
     private readonly timeoutMs: number,
+    /** The barrier's id and the operator seed: verdicts are signed when commands are. */
+    private readonly signing?: { id: string; seed: string | Uint8Array },
   ) {
     this.decision = new Promise((resolve) => {
       this.resolve = resolve;
@@ -96,6 +96,7 @@ export class BarrierCoordinator {
 
   private publish(verdict: BarrierVerdict): void {
     const subject = verdict.decision === 'go' ? this.subjects.go : this.subjects.abort;
-    this.nc.publish(subject, encode(verdict));
+    const s = this.signing;
+    this.nc.publish(subject, encode(s ? signVerdict(s.id, verdict, s.seed) : verdict));
   }
 }

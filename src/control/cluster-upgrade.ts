@@ -2,8 +2,9 @@ import { nuid } from '@nats-io/nats-core';
 import { RelupError } from '../errors.ts';
 import type { NodeStatus } from '../node/relup-node.ts';
 import type { UpgradeReport } from '../relup/upgrade-report.ts';
+import type { BarrierVerdict } from './barrier-signing.ts';
 import { barrierSubjects } from './barrier-subjects.ts';
-import { BarrierCoordinator, type BarrierVerdict } from './cluster-barrier.ts';
+import { BarrierCoordinator } from './cluster-barrier.ts';
 import { allDone, type NodeSummary, summaryOfError, summaryOfReport } from './cluster-summary.ts';
 import type { ControlClient } from './control-client.ts';
 
@@ -97,7 +98,14 @@ async function behindBarrier(
 ): Promise<{ nodes: NodeSummary[]; barrier: BarrierVerdict }> {
   const id = nuid.next();
   const timeoutMs = opts.barrierTimeoutMs ?? 30_000;
-  const coordinator = new BarrierCoordinator(client.nc, barrierSubjects(client.prefix, id), nodes, timeoutMs);
+  const seed = client.opts.seed;
+  const coordinator = new BarrierCoordinator(
+    client.nc,
+    barrierSubjects(client.prefix, id),
+    nodes,
+    timeoutMs,
+    seed === undefined ? undefined : { id, seed },
+  );
   await coordinator.start();
   try {
     const settled = nodes.map((node) =>

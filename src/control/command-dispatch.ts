@@ -2,7 +2,13 @@ import { RelupError, toRelupError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
 import type { RelupNode } from '../node/relup-node.ts';
 import type { CommandRegistry } from './command-registry.ts';
-import { badCommand, type CommandFailed, type CommandReply, commandEnvelope } from './command-schema.ts';
+import {
+  badCommand,
+  type CommandFailed,
+  type CommandReply,
+  commandEnvelope,
+  MAX_COMMAND_ID,
+} from './command-schema.ts';
 import type { EventPublisher } from './event-publisher.ts';
 import type { CommandVerifier } from './signature.ts';
 
@@ -53,6 +59,7 @@ export async function dispatchCommand(data: Uint8Array, ctx: DispatchContext): P
       events: ctx.events,
       prefix: ctx.prefix,
       signal: ctx.signal,
+      verifier: ctx.verifier,
     });
     ctx.events.publish('command_finished', {
       command: command.id,
@@ -79,7 +86,8 @@ export async function dispatchCommand(data: Uint8Array, ctx: DispatchContext): P
 
 function idOf(raw: unknown): string | null {
   const id = raw !== null && typeof raw === 'object' ? (raw as { id?: unknown }).id : undefined;
-  return typeof id === 'string' && id.length > 0 ? id : null;
+  // An id the envelope refuses is not echoed: a megabyte id must not come back in the reply and the event.
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_COMMAND_ID ? id : null;
 }
 
 /** An upgrade report's outcome, so a watcher of events sees how the command ended. */

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import type { RelupNode } from '../node/relup-node.ts';
 import type { EventPublisher } from './event-publisher.ts';
+import type { CommandVerifier } from './signature.ts';
 
 /** What a command handler gets. */
 export interface CommandContext<A> {
@@ -15,6 +16,8 @@ export interface CommandContext<A> {
   prefix: string;
   /** Aborted when the control server stops: long commands (an upgrade at a barrier) end early. */
   signal: AbortSignal;
+  /** Present when the node requires signed commands: a barrier's verdict must be signed too. */
+  verifier?: CommandVerifier | undefined;
 }
 
 /** Runs a command; its return value is the reply's `result`, a throw becomes `ok: false`. */

@@ -14,9 +14,12 @@ export const tokenArg = z
   .max(64)
   .refine(isSubjectToken, { error: 'must be a subject-safe token ([A-Za-z0-9_-]+)' });
 
+/** The longest command id; a longer one is refused and never echoed back. */
+export const MAX_COMMAND_ID = 128;
+
 /** The envelope of every operator command: `{ id, cmd, args, auth? }` (args default `{}`). */
 export const commandEnvelope = z.object({
-  id: z.string().min(1).max(128),
+  id: z.string().min(1).max(MAX_COMMAND_ID),
   cmd: z.string().min(1).max(64),
   args: z.record(z.string(), z.unknown()).default({}),
   auth: z.unknown().optional(),
@@ -119,3 +122,6 @@ export const disconnectArgs = z.strictObject({
 
 /** `disable_service { service }` / `start_service { service }`. */
 export const serviceArgs = z.strictObject({ service: tokenArg });
+
+/** `upgrades { limit? }`: how many of the newest journal reports to return (default 20, at most 50). */
+export const upgradesArgs = z.strictObject({ limit: z.number().int().min(1).max(50).optional() });

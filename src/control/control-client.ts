@@ -58,6 +58,8 @@ export interface ControlClientOptions {
   timeoutMs?: number;
   /** When set, every command is signed with this operator seed. */
   seed?: OperatorSeed;
+  /** The connection's inbox prefix, for discovery's own inbox (default `_INBOX`). */
+  inboxPrefix?: string;
 }
 
 /** Per-request overrides. */
@@ -139,6 +141,7 @@ export class ControlClient {
   discover(opts: DiscoverOptions = {}): Promise<DiscoveredNode[]> {
     return discoverNodes(this.nc, {
       prefix: this.prefix,
+      ...(this.opts.inboxPrefix !== undefined && { inboxPrefix: this.opts.inboxPrefix }),
       quietMs: opts.quietMs ?? 250,
       maxWaitMs: opts.maxWaitMs ?? 3000,
     });

@@ -1,7 +1,7 @@
 /**
  * Remembers the nonces of accepted signed commands until they expire anyway, so a captured
  * command cannot be sent twice. In memory: a restarted node forgets them, which is why the
- * age window is short (see docs/protocol.md).
+ * verifier refuses anything issued before it started (see docs/protocol.md).
  */
 export class ReplayGuard {
   private readonly seen = new Map<string, number>();

@@ -101,6 +101,8 @@ export class CommandVerifier {
   private readonly maxAgeMs: number;
   private readonly clockSkewMs: number;
   private readonly replays = new ReplayGuard();
+  /** Nonces are remembered in memory only: anything issued before this moment may be a replay. */
+  private readonly bootedAt: number;
 
   constructor(
     private readonly node: string,
@@ -111,14 +113,21 @@ export class CommandVerifier {
     this.keys = parseOperatorKeys(operatorKeys);
     this.maxAgeMs = positive('maxAgeMs', window.maxAgeMs ?? 60_000);
     this.clockSkewMs = positive('clockSkewMs', window.clockSkewMs ?? 5_000);
+    this.bootedAt = now();
   }
 
   /**
    * Throws UNSIGNED_COMMAND, BAD_SIGNATURE, COMMAND_EXPIRED or REPLAYED_COMMAND; returns the
    * operator key when the command may run. The nonce is spent only by a command that passes
-   * every other check, so a forged copy cannot burn the nonce of a genuine command.
+   * every other check, so a forged copy cannot burn the nonce of a genuine command. A command
+   * issued before the verifier was made (the node's start) is refused: its nonce may have been
+   * spent in a previous run, whose memory is gone. `scope` is what the signature binds to,
+   * default this node (a barrier's verdict binds to the barrier, see signBarrierVerdict).
    */
-  verify(command: { id: string; cmd: string; args: Record<string, unknown>; auth?: unknown }): string {
+  verify(
+    command: { id: string; cmd: string; args: Record<string, unknown>; auth?: unknown },
+    scope = this.node,
+  ): string {
     if (command.auth === undefined || command.auth === null)
       throw new RelupError(
         'UNSIGNED_COMMAND',
@@ -137,7 +146,7 @@ export class CommandVerifier {
         key: auth.key,
       });
     const sig = Buffer.from(auth.sig, 'base64url');
-    const data = signedBytes(this.node, command, auth.iat, auth.nonce);
+    const data = signedBytes(scope, command, auth.iat, auth.nonce);
     if (sig.length !== 64 || !kp.verify(data, sig))
       throw new RelupError(
         'BAD_SIGNATURE',
@@ -152,6 +161,12 @@ export class CommandVerifier {
         'COMMAND_EXPIRED',
         `command ${command.id} was issued at ${new Date(auth.iat).toISOString()}; accepted: the last ${this.maxAgeMs} ms, up to ${this.clockSkewMs} ms ahead`,
         { iat: auth.iat, now, maxAgeMs: this.maxAgeMs, clockSkewMs: this.clockSkewMs },
+      );
+    if (auth.iat < this.bootedAt)
+      throw new RelupError(
+        'COMMAND_EXPIRED',
+        `command ${command.id} was issued at ${new Date(auth.iat).toISOString()}, before this node started at ${new Date(this.bootedAt).toISOString()}: sign it again`,
+        { iat: auth.iat, bootedAt: this.bootedAt },
       );
     // Past iat + maxAge the command is refused as expired, so the nonce need not be kept longer.
     if (!this.replays.admit(`${auth.key} ${auth.nonce}`, auth.iat + this.maxAgeMs, now))

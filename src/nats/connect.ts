@@ -10,7 +10,12 @@ export interface NatsOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** Where replies to this connection's requests arrive, default `_INBOX` (see OPERATOR_INBOX). */
+  inboxPrefix?: string;
 }
+
+/** The inbox prefix of operators: replies to commands never land where clients may subscribe. */
+export const OPERATOR_INBOX = '_INBOX_OPS';
 
 /** Connects to NATS, mapping a refused connection to NATS_UNAVAILABLE with the servers tried. */
 export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
@@ -22,6 +27,7 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
       user: opts.user,
       pass: opts.pass,
       token: opts.token,
+      ...(opts.inboxPrefix !== undefined && { inboxPrefix: opts.inboxPrefix }),
       maxReconnectAttempts: -1,
     });
   } catch (err) {

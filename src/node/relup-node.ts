@@ -6,9 +6,10 @@ import semver from 'semver';
 import { createActor } from 'xstate';
 import type { ChildSpec } from '../actors/child-spec.ts';
 import { ActorRegistry } from '../actors/registry.ts';
-import { type Supervisor, startSupervisor } from '../actors/supervisor.ts';
+import { type ChildInfo, type Supervisor, startSupervisor } from '../actors/supervisor.ts';
 import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
+import { PeerSeal } from '../nats/peer-seal.ts';
 import { replicasFor } from '../nats/replicas.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
@@ -24,6 +25,7 @@ import { EventJournal } from '../services/event-journal.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
+import type { ServiceStatsSnapshot } from '../services/service-stats.ts';
 import { SnapshotStore } from '../services/snapshot-store.ts';
 import { HeldAcceptors } from './held-acceptors.ts';
 import { type LifecycleState, lifecycleMachine, type MaintenanceEntry } from './lifecycle.ts';
@@ -60,6 +62,8 @@ export interface NodeOptions {
   upgradeHistory?: number;
   /** Copies JetStream keeps of relup's buckets, default what the server reports: 1 alone, up to 3 in a cluster. */
   replicas?: number;
+  /** A secret every node holds and no client does: named actors then take only nodes' messages. */
+  clusterKey?: string;
 }
 
 /** The release a node runs. */
@@ -88,7 +92,11 @@ export interface NodeStatus {
      * (a crash loses up to `lossWindowMs` of changes), or `none` (nothing is kept across restarts).
      */
     state: { durability: 'durable' | 'write-behind' | 'none'; lossWindowMs: number | null };
+    /** Requests its channels answered and their latency histogram, totals since it started. */
+    stats: ServiceStatsSnapshot;
   }[];
+  /** The root supervisor's children (one per service) with their restart counts. */
+  supervision: { name: string; children: ChildInfo[] };
   actors: Record<string, number>;
   namedActors: string[];
   loadedModules: number;
@@ -131,6 +139,7 @@ export class RelupNode {
   /** The component restart modes: what survives a node restart, write-behind persistence, startService. */
   restartModes!: RestartModes;
   private stopping: Promise<void> | undefined;
+  private stage: string | undefined;
 
   private get serviceDeps(): ServiceHostDeps {
     return {
@@ -242,13 +251,22 @@ export class RelupNode {
       await presence.start();
       let node: RelupNode | undefined;
       const registry = new ActorRegistry();
-      const named = new NamedActors(nc, actorsKv as KV, subjects, presence, registry, (name) => {
-        const [service, kind] = name.split('.');
-        const host = node?.services.get(service ?? '');
-        const logic = host?.def.actors?.[kind ?? ''];
-        // A service waiting to be started (restart mode `cleanup`) has no named actors yet.
-        return host?.started && logic ? { service: host.name, logic, version: host.version } : undefined;
-      });
+      const named = new NamedActors(
+        nc,
+        actorsKv as KV,
+        subjects,
+        presence,
+        registry,
+        (name) => {
+          const [service, kind] = name.split('.');
+          const host = node?.services.get(service ?? '');
+          const logic = host?.def.actors?.[kind ?? ''];
+          // A service waiting to be started (restart mode `cleanup`) has no named actors yet.
+          return host?.started && logic ? { service: host.name, logic, version: host.version } : undefined;
+        },
+        undefined,
+        opts.clusterKey === undefined ? undefined : new PeerSeal(opts.clusterKey),
+      );
       node = new RelupNode(
         opts.nodeId,
         nc,
@@ -395,7 +413,9 @@ export class RelupNode {
         sessions: s.sessionCount,
         acceptor: { ok: s.acceptor.check().ok, suspended: s.acceptor.isSuspended },
         state: this.restartModes.stateContract(s.name),
+        stats: s.stats.snapshot(),
       })),
+      supervision: { name: this.root.name, children: this.root.whichChildren() },
       actors: this.registry.counts(),
       namedActors: this.named.names(),
       loadedModules: loadedModuleCount(),
@@ -417,6 +437,11 @@ export class RelupNode {
     return this.stopping;
   }
 
+  /** What a graceful stop in progress is still doing (undefined before the stop and after it). */
+  get stopStage(): string | undefined {
+    return this.stage;
+  }
+
   private async shutdown(): Promise<void> {
     this.log.info({ node: this.id }, 'node stopping');
     this.lifecycle.send({ type: 'STOP' });
@@ -424,12 +449,18 @@ export class RelupNode {
     this.heldAcceptors.releaseAll();
     // Kept sessions are parked (persisted, the client told it may resume), not ended.
     this.restartModes.stopping = true;
+    this.stage = 'stopping services and parking sessions';
     await this.root.stop();
+    this.stage = 'releasing named actors';
     await this.named.stopAll();
+    this.stage = 'writing kept state';
     await this.restartModes.stop();
+    this.stage = 'leaving presence';
     await this.presence.stop();
     this.lifecycle.send({ type: 'STOPPED' });
+    this.stage = 'draining the NATS connection';
     if (this.ownsConnection) await this.nc.drain();
+    this.stage = undefined;
     this.log.info({ node: this.id }, 'node stopped');
   }
 }

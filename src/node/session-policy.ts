@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { RelupError } from '../errors.ts';
 import type { MaintenanceEntry } from './lifecycle.ts';
 
@@ -6,11 +6,21 @@ import type { MaintenanceEntry } from './lifecycle.ts';
 export interface SessionPolicy {
   /** Admits a connect request or throws; tells whether the session is a super-admin's. */
   admit(payload: Record<string, unknown>): { superAdmin: boolean };
+  /**
+   * The proof a super-admin session keeps with its record: a MAC of its session id under the
+   * token it presented, so it cannot be moved to another session and holds only while that
+   * token is configured. Undefined when the payload proves no super-admin.
+   */
+  proof(payload: Record<string, unknown>, session: string): string | undefined;
+  /** True when a stored proof was made for this session by a token configured now. */
+  honours(proof: string, session: string): boolean;
   /** The error that ends a non-super-admin session now, or undefined when it may go on. */
   refusal(): RelupError | undefined;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+const mac = (token: string, session: string) =>
+  createHmac('sha256', token).update(`superadmin ${session}`).digest('base64url');
 
 /**
  * The node's policy. A super-admin proves it with a configured token (compared in constant
@@ -22,6 +32,11 @@ export function sessionPolicy(
   maintenance: () => MaintenanceEntry[],
 ): SessionPolicy {
   const known = tokens.map(digest);
+  const equal = (a: string, b: string) => {
+    const x = Buffer.from(a);
+    const y = Buffer.from(b);
+    return x.length === y.length && timingSafeEqual(x, y);
+  };
   const isSuperAdmin = (payload: Record<string, unknown>): boolean => {
     if (payload.role !== 'superadmin') return false;
     const token = payload.token;
@@ -49,6 +64,12 @@ export function sessionPolicy(
         if (refused) throw refused;
       }
       return { superAdmin };
+    },
+    proof(payload, session) {
+      return isSuperAdmin(payload) ? mac(payload.token as string, session) : undefined;
+    },
+    honours(proof, session) {
+      return tokens.some((t) => equal(mac(t, session), proof));
     },
     refusal,
   };

@@ -185,7 +185,7 @@ async function enterMaintenanceOnFailure(node: RelupNode, report: UpgradeReport,
 /** Runs the upgrade whose high-priority script failed again (`retry`) or without that script (`skip`). */
 export async function resolveFailedScript(node: RelupNode, action: 'retry' | 'skip'): Promise<UpgradeReport> {
   const failed = node.failedScript;
-  if (!failed) throw new RelupError('BAD_OPTIONS', 'no failed migration script to retry or skip');
+  if (!failed) throw new RelupError('NOTHING_TO_RETRY', 'no failed migration script to retry or skip');
   const report = await upgrade(node, { to: failed.to, ...(action === 'skip' && { skip: [failed.step] }) });
   if (report.outcome === 'done') {
     node.failedScript = undefined;

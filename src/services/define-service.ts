@@ -26,6 +26,11 @@ export interface ServiceDefinition {
    * `connect` is the JSON payload the client sent on `<prefix>.svc.<name>.connect`.
    */
   accept?: (connect: Record<string, unknown>) => Record<string, unknown>;
+  /**
+   * The event types a client may send to a channel; when absent, every event the channel's
+   * machine handles except the host's own (`session.closed`).
+   */
+  clientEvents?: ReadonlySet<string>;
   /** Migrates a persisted snapshot between versions (both directions); returns the new one. */
   codeChange?: (args: CodeChangeArgs) => unknown;
   /** Services this one needs in the same release. */
@@ -44,6 +49,11 @@ export function defineService<T extends ServiceDefinition>(def: T): T {
   if (!def.channel && !def.actors) problems.push('a service needs channel logic, named actor logic, or both');
   if (def.codeChange !== undefined && typeof def.codeChange !== 'function')
     problems.push('codeChange must be a function');
+  if (
+    def.clientEvents !== undefined &&
+    (!(def.clientEvents instanceof Set) || [...def.clientEvents].some((t) => typeof t !== 'string'))
+  )
+    problems.push('clientEvents must be a Set of event types');
   if (problems.length > 0)
     throw new RelupError('BAD_OPTIONS', `invalid service ${String(def?.name)}: ${problems.join('; ')}`, {
       problems,

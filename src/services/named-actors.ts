@@ -6,6 +6,7 @@ import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { isNoResponders } from '../nats/no-responders.ts';
+import type { PeerSeal } from '../nats/peer-seal.ts';
 import { raiseIfError, respondError } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { effectHandler } from './effects.ts';
@@ -64,6 +65,8 @@ export class NamedActors {
     private readonly registry: ActorRegistry,
     private readonly resolve: LogicResolver,
     private readonly timeoutMs = 5000,
+    /** When set, only sealed messages (from nodes holding the cluster key) reach named actors. */
+    private readonly seal?: PeerSeal,
   ) {
     this.emit = effectHandler(
       { nc, subjects, call: (n, e) => this.call(n, e), cast: (n, e) => this.cast(n, e) },
@@ -77,8 +80,11 @@ export class NamedActors {
       const local = this.owned.get(name);
       if (local) return local.actor.ask(event);
       try {
-        const msg = await this.nc.request(this.subjects.actor(name), encode(event), {
+        const subject = this.subjects.actor(name);
+        const data = encode(event);
+        const msg = await this.nc.request(subject, data, {
           timeout: this.timeoutMs,
+          ...(this.seal && { headers: this.seal.headers(subject, data) }),
         });
         return raiseIfError(decode(msg.data));
       } catch (err) {
@@ -311,6 +317,11 @@ export class NamedActors {
   private deliver(actor: ActorHost, msg: Msg): void {
     if (actor.status === 'stopped' || actor.status === 'failed') {
       respondError(msg, new RelupError('NO_RESPONDERS', `actor ${actor.id} was released`));
+      return;
+    }
+    // Only nodes reach named actors: a client's message would skip its channel's checks.
+    if (this.seal && !this.seal.verify(msg)) {
+      respondError(msg, new RelupError('FORBIDDEN', `only nodes may send to actor ${actor.id}`));
       return;
     }
     let event: EventObject;

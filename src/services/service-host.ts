@@ -18,11 +18,13 @@ import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
 import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
+import { isHostEvent } from './host-events.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
+import { ServiceStats } from './service-stats.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
-import { channelKey } from './snapshot-store.ts';
+import { type ChannelRecord, channelKey } from './snapshot-store.ts';
 import {
   neededFrom,
   needsSnapshot,
@@ -47,8 +49,8 @@ export interface ServiceHostDeps {
 interface ChannelEntry extends StoredMark {
   actor: ActorHost;
   sub: Subscription;
-  /** Super-admin sessions survive maintenance mode. */
-  superAdmin: boolean;
+  /** A super-admin's proof (see SessionPolicy.proof): such sessions survive maintenance mode. */
+  adminProof: string | undefined;
   /** The channel's input, kept only while its session is persisted (for the record). */
   input: Record<string, unknown> | undefined;
 }
@@ -86,6 +88,8 @@ export class ServiceHost implements Child {
   private exit!: (reason: ExitReason) => void;
   /** False until started: a service whose restart mode is `cleanup` waits for an explicit start. */
   started = false;
+  /** Requests answered by the service's channels and their latency, for status. */
+  readonly stats = new ServiceStats();
 
   constructor(
     public def: ServiceDefinition,
@@ -142,6 +146,12 @@ export class ServiceHost implements Child {
     return [...this.channels.keys()];
   }
 
+  /** A stored record's super-admin proof when this node's policy still honours it, else undefined. */
+  honouredProof(rec: ChannelRecord): string | undefined {
+    const proof = rec.superAdminProof;
+    return proof !== undefined && this.deps.policy?.honours(proof, rec.session) ? proof : undefined;
+  }
+
   /** True when the session is live here. */
   hasSession(session: string): boolean {
     return this.channels.has(session);
@@ -152,7 +162,7 @@ export class ServiceHost implements Child {
     session: string,
     input: Record<string, unknown>,
     restored?: RestoredState,
-    superAdmin = false,
+    adminProof?: string,
   ): ActorHost {
     const logic = this.def.channel;
     if (!logic) throw new RelupError('UNKNOWN_SERVICE', `service ${this.name} has no channels`);
@@ -172,7 +182,7 @@ export class ServiceHost implements Child {
     this.channels.set(session, {
       actor,
       sub,
-      superAdmin,
+      adminProof,
       input: kept ? input : undefined,
       // A restored record is in the store as it is (a different version makes the next write a snapshot).
       ...storedMark(
@@ -216,7 +226,7 @@ export class ServiceHost implements Child {
   ): Promise<number> {
     const keepIds = new Set(keep.sessions ?? []);
     const ends = [...this.channels]
-      .filter(([id, e]) => !keepIds.has(id) && !(keep.superAdmins && e.superAdmin))
+      .filter(([id, e]) => !keepIds.has(id) && !(keep.superAdmins && e.adminProof !== undefined))
       .map(([id]) => this.closeChannel(id, reason));
     await Promise.all(ends);
     return ends.length;
@@ -305,7 +315,7 @@ export class ServiceHost implements Child {
         service: this.name,
         node: p.node,
         input: entry.input ?? {},
-        superAdmin: entry.superAdmin || undefined,
+        ...(entry.adminProof && { superAdminProof: entry.adminProof }),
         snapshot,
         journalSeq,
         ...(final && { final }),
@@ -385,13 +395,14 @@ export class ServiceHost implements Child {
       const payload = decode<Record<string, unknown>>(msg.data);
       if (!payload || typeof payload !== 'object' || Array.isArray(payload))
         throw new RelupError('BAD_MESSAGE', 'a connect request must be a JSON object');
-      const { superAdmin } = this.deps.policy?.admit(payload) ?? { superAdmin: false };
+      const policy = this.deps.policy;
+      policy?.admit(payload);
       // A reconnect with a session id resumes that session (see resumeSession).
       if (payload.session !== undefined) {
         const p = this.deps.persistence;
         if (!p)
           throw new RelupError('UNKNOWN_SESSION', `session ${String(payload.session)} is not live here`);
-        resumeSession(this, p, payload.session, superAdmin).then(
+        resumeSession(this, p, payload.session, (session) => policy?.proof(payload, session)).then(
           (body) => respondOk(msg, body),
           (err: unknown) => respondError(msg, err),
         );
@@ -409,7 +420,7 @@ export class ServiceHost implements Child {
         }
       }
       const session = nuid.next();
-      this.openChannel(session, input, undefined, superAdmin);
+      this.openChannel(session, input, undefined, policy?.proof(payload, session));
       const p = this.deps.persistence;
       const entry = this.channels.get(session);
       if (!p || !entry || !this.isDurable(p)) {
@@ -439,7 +450,7 @@ export class ServiceHost implements Child {
       return;
     }
     // In maintenance, a session that is not a super-admin's is closed at its next message.
-    const refused = entry.superAdmin ? undefined : this.deps.policy?.refusal();
+    const refused = entry.adminProof !== undefined ? undefined : this.deps.policy?.refusal();
     if (refused) {
       respondError(msg, refused);
       void this.closeChannel(session, refused.message);
@@ -454,16 +465,19 @@ export class ServiceHost implements Child {
         void this.closeChannel(session, 'closed by the client').then(() => respondOk(msg, { ok: true }));
         return;
       }
-      const accepted = acceptedEvents(entry.actor.logic);
+      if (isHostEvent(event.type))
+        throw new RelupError('BAD_MESSAGE', `${JSON.stringify(event.type)} is an event only the host sends`);
+      // The service's declared client events, else every event the machine handles.
+      const accepted = this.def.clientEvents ?? acceptedEvents(entry.actor.logic);
       if (accepted && !accepted.has(event.type))
         throw new RelupError('BAD_MESSAGE', `unknown message type ${JSON.stringify(event.type)}`, {
-          accepted: [...accepted].filter((t) => !t.startsWith('xstate.')),
+          accepted: [...accepted].filter((t) => !isHostEvent(t)),
         });
     } catch (err) {
       respondError(msg, err);
       return;
     }
-    entry.actor.enqueue(requestEnvelope(event, msg));
+    entry.actor.enqueue(requestEnvelope(event, msg, this.stats));
   }
 }
 

@@ -75,7 +75,7 @@ export async function restoreChannel(
     rec.session,
     rec.input,
     await rebuildChannel(host, p, rec, events),
-    rec.superAdmin === true,
+    host.honouredProof(rec),
   );
 }
 
@@ -91,7 +91,7 @@ export async function resumeSession(
   host: ServiceHost,
   p: StatePersistence,
   session: unknown,
-  superAdmin: boolean,
+  presented: (session: string) => string | undefined,
 ): Promise<ResumedReply> {
   if (typeof session !== 'string' || !isSubjectToken(session))
     throw new RelupError('BAD_MESSAGE', 'session must be a session id');
@@ -110,7 +110,7 @@ export async function resumeSession(
   if (from !== p.node && !(await p.store.delete(found.key, found.revision))) return resumed;
   // A concurrent reconnect on this node may have restored it while we waited on the store.
   if (host.hasSession(session)) return resumed;
-  host.openChannel(session, found.value.input, state, superAdmin);
+  host.openChannel(session, found.value.input, state, presented(session) ?? host.honouredProof(found.value));
   if (from !== p.node) await host.persistSession(session);
   return resumed;
 }

@@ -16,8 +16,8 @@ export interface ChannelRecord {
   node: string;
   /** The channel's input (what the acceptor made of the connect request). */
   input: Record<string, unknown>;
-  /** The session was admitted as a super-admin's (its token was checked then): it stays so when restored. */
-  superAdmin?: boolean;
+  /** A super-admin's proof (see SessionPolicy.proof): the session is restored as a super-admin's while it holds. */
+  superAdminProof?: string;
   /** Written when the session was parked: nothing was journaled after it, a restore reads no journal. */
   final?: boolean;
   snapshot: VersionedSnapshot;

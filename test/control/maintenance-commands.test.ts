@@ -46,7 +46,10 @@ describe('maintenance commands over NATS, from a plain client', () => {
       code: 'MAINTENANCE',
     });
     expect(await command(nc, 'mc', 'status')).toMatchObject({ ok: true, result: { state: 'maintenance' } });
-    expect(await command(nc, 'mc', 'retry')).toMatchObject({ ok: false, error: { code: 'BAD_OPTIONS' } });
+    expect(await command(nc, 'mc', 'retry')).toMatchObject({
+      ok: false,
+      error: { code: 'NOTHING_TO_RETRY' },
+    });
     expect(await command(nc, 'mc', 'disable_service', { service: 'nope' })).toMatchObject({
       ok: false,
       error: { code: 'UNKNOWN_SERVICE' },

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,10 @@ describe('NATS permissions of docker/nats-auth.conf', () => {
       /publish to "relup\.ses\..+\.push"/i,
     );
 
+    violation = firstViolation(client);
+    client.publish('relup.actor.chat.room.perm', encode({ type: 'say', user: 'root', text: 'forged' }));
+    expect(String(((await violation) as { error?: Error }).error)).toMatch(/publish to "relup\.actor\./i);
+
     for (const subject of ['relup.evt.>', '_INBOX_OPS.>', 'relup.ctl.p1']) {
       violation = firstViolation(client);
       client.subscribe(subject);
@@ -105,6 +110,26 @@ describe('NATS permissions of docker/nats-auth.conf', () => {
       );
     }
     await session.close();
+  });
+
+  it("relupctl gets its replies on the operators' inbox prefix: the operator user may not read _INBOX.>", async () => {
+    const op = await as('operator');
+    const violation = firstViolation(op);
+    op.subscribe('_INBOX.>');
+    expect(String(((await violation) as { error?: Error }).error)).toMatch(
+      /permissions violation for subscription/i,
+    );
+    const bin = fileURLToPath(new URL('../../bin/relupctl.js', import.meta.url));
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [bin, '--nats', server.url, '--json', 'status'],
+        { env: { ...process.env, RELUP_NATS_USER: 'operator', RELUP_NATS_PASS: 'operator-dev-password' } },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toMatchObject([{ node: 'p1' }]);
   });
 
   it('a node cannot command another node nor open a barrier', async () => {

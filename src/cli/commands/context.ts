@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Command } from 'commander';
 import { ControlClient, type OperatorSeed } from '../../control/control-client.ts';
 import { RelupError, renderError, toRelupError } from '../../errors.ts';
-import { connectNats } from '../../nats/connect.ts';
+import { connectNats, OPERATOR_INBOX } from '../../nats/connect.ts';
 
 /** The options every relupctl command takes (set on the root program). */
 export interface GlobalOptions {
@@ -51,7 +51,13 @@ export async function run(cmd: Command, body: (ctl: Ctl) => Promise<number | und
     nc() {
       const servers = opts.nats ?? process.env.NATS_URL;
       if (!servers) ctl.usage('--nats <url> (or RELUP_NATS / NATS_URL) is required for this command');
-      conn ??= connectNats({ servers, name: 'relupctl', user: opts.natsUser, pass: opts.natsPass });
+      conn ??= connectNats({
+        servers,
+        name: 'relupctl',
+        user: opts.natsUser,
+        pass: opts.natsPass,
+        inboxPrefix: OPERATOR_INBOX,
+      });
       return conn;
     },
     client() {
@@ -59,6 +65,7 @@ export async function run(cmd: Command, body: (ctl: Ctl) => Promise<number | und
         const seed = await operatorSeed(ctl);
         return new ControlClient(await ctl.nc(), {
           prefix: opts.prefix,
+          inboxPrefix: OPERATOR_INBOX,
           ...(seed !== undefined && { seed }),
         });
       })();

@@ -1,11 +1,12 @@
 import { nuid } from '@nats-io/nats-core';
 import semver from 'semver';
-import { RelupError } from '../../errors.ts';
+import { RelupError, toRelupError } from '../../errors.ts';
 import { upgrade } from '../../node/upgrade.ts';
 import { ensureRelease } from '../../release/fetch-release.ts';
 import { listReleases } from '../../release/manifest.ts';
 import type { UpgradeReport } from '../../relup/upgrade-report.ts';
 import { waitAtBarrier } from '../barrier.ts';
+import { verifyVerdict } from '../barrier-signing.ts';
 import type { CommandContext } from '../command-registry.ts';
 
 /** Which way a command may move the node. */
@@ -58,6 +59,7 @@ export async function upgradeByCommand(
     });
   const id = args.id ?? nuid.next();
   const barrier = args.barrier;
+  const verifier = ctx.verifier;
   return upgrade(node, {
     to: args.to,
     id,
@@ -70,6 +72,9 @@ export async function upgradeByCommand(
         state: e.state,
         durationMs: e.durationMs,
         total: e.total,
+        plan: e.plan,
+        from: e.from,
+        to: e.to,
         bulk: e.bulk,
         result: e.result,
         error: e.error,
@@ -85,6 +90,16 @@ export async function upgradeByCommand(
           id: barrier.id,
           timeoutMs: barrier.timeoutMs,
           signal: ctx.signal,
+          verify: verifier && ((decision, data) => verifyVerdict(verifier, barrier.id, decision, data)),
+          onRefused: (decision, err) =>
+            events.publish('barrier_refused', {
+              command: ctx.id,
+              upgrade: id,
+              barrier: barrier.id,
+              decision,
+              code: toRelupError(err).code,
+              message: (err as Error).message,
+            }),
         });
         events.publish('barrier_passed', { command: ctx.id, upgrade: id, barrier: barrier.id });
       }),
