@@ -39,6 +39,15 @@ export {
   type RedundancyMode,
 } from './redundancy/pair-machine.ts';
 export type { PairRecord } from './redundancy/pair-record.ts';
+export {
+  type HookContext,
+  type PairHooks,
+  type PairHost,
+  PairRunner,
+  type PairRunnerOptions,
+  type PairStatus,
+  type PairTransitionEvent,
+} from './redundancy/pair-runner.ts';
 export { type Admission, TermGuard } from './redundancy/term-guard.ts';
 export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from './redundancy/term-header.ts';
 // releases
