@@ -26,6 +26,7 @@ export { planTransition, type UpgradeRequest, upgrade } from './node/upgrade.ts'
 export { type ElectionEvent, type ElectionOptions, PairElection } from './redundancy/election.ts';
 export { type Fence, FencedKv, type FencedValue } from './redundancy/fenced-kv.ts';
 export { DEFAULT_LEASE_TIMING, type LeaseTiming } from './redundancy/lease-timing.ts';
+export { PairControl, pairSubjects } from './redundancy/pair-control.ts';
 export {
   displayState,
   type Hook,
