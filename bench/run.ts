@@ -14,6 +14,7 @@ import { renderMarkdown, type SectionRun } from './lib/report.ts';
 import type { Bench } from './lib/result.ts';
 import { memory } from './memory.ts';
 import { peerMoleculer } from './peer-moleculer.ts';
+import { redundancy } from './redundancy.ts';
 import { requestReply } from './request-reply.ts';
 import { throughput } from './throughput.ts';
 import { upgradePause } from './upgrade-pause.ts';
@@ -28,6 +29,7 @@ const BENCHES: Bench[] = [
   hotVsCold,
   codeGrowth,
   durability,
+  redundancy,
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

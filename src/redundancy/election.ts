@@ -98,7 +98,6 @@ export class PairElection {
   private current: Promise<void> | undefined;
   private connected = true;
   private stopped = false;
-  private releasedAt: number | undefined;
   private beat: ReturnType<typeof setInterval> | undefined;
   private deadline: ReturnType<typeof setTimeout> | undefined;
   private watchStop: (() => void) | undefined;
@@ -168,7 +167,6 @@ export class PairElection {
     if (!this.holding || !this.record) return false;
     this.holding = false;
     this.clearDeadline();
-    this.releasedAt = performance.now();
     const rec: PairRecord = { ...this.record, state: 'released', scan, reason, at: Date.now() };
     try {
       this.adopt(
@@ -231,6 +229,8 @@ export class PairElection {
     const mine = rec.holder === this.opts.node && rec.incarnation === this.incarnation;
     this.adopt(rec, entry.revision);
     if (this.holding && !mine) this.lose(rec.holder);
+    // A release is an invitation: campaign now, not at the next beat.
+    else if (!this.holding && rec.state === 'released' && !mine) this.tick();
   }
 
   private adopt(rec: PairRecord, revision: number): void {
@@ -301,7 +301,8 @@ export class PairElection {
       await this.claim(rec, 'deploy', 'on');
       return;
     }
-    const releasedByMe = this.releasedAt !== undefined && now - this.releasedAt < this.timing.leaseMs;
+    // What this node released itself it takes back only after a lease of silence, like a failed holder's.
+    const releasedByMe = rec.holder === this.opts.node && rec.incarnation === this.incarnation;
     if (rec.state === 'released' && !releasedByMe) {
       await this.claim(rec, rec.reason === 'failover' ? 'failover' : 'takeover', rec.scan);
       return;

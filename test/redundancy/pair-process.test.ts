@@ -72,7 +72,7 @@ async function hookRecords(service: string): Promise<Record<string, string[]>> {
   let seen = 0;
   for await (const m of await c.fetch({ max_messages: total, expires: 5000 })) {
     const r = decode<{ service: string; node: string; hook: string; reason: string }>(m.data);
-    if (r.service === service) (out[r.node] ??= []).push(`${r.hook}:${r.reason}`);
+    if (r.service === service) out[r.node] = [...(out[r.node] ?? []), `${r.hook}:${r.reason}`];
     if (++seen >= total) break;
   }
   return out;
@@ -112,14 +112,20 @@ function observe(service: string) {
   return { transitions, work, guard, status, until };
 }
 
+/** Deploys a pair: the primary's process first, active on scan, then the backup's, standby. */
+async function deployPair(o: ReturnType<typeof observe>, svc: string, mode: string): Promise<PairProc> {
+  const s1 = await spawnSide(svc, 's1', mode, 'deploy');
+  await o.until('s1', 'active on scan');
+  await spawnSide(svc, 's2', mode, 'deploy');
+  await o.until('s2', 'standby');
+  return s1;
+}
+
 describe('redundancy - a pair of real node processes on a real nats-server', () => {
   it('SIGKILL of the active: the backup is active on scan after the lease, in a higher term', async () => {
     const svc = 'proc-kill';
     const o = observe(svc);
-    const s1 = await spawnSide(svc, 's1', 'warm', 'deploy');
-    await o.until('s1', 'active on scan');
-    await spawnSide(svc, 's2', 'warm', 'deploy');
-    await o.until('s2', 'standby');
+    const s1 = await deployPair(o, svc, 'warm');
     s1.signal('SIGKILL');
     await s1.exited;
     const s = await o.until('s2', 'active on scan');
@@ -138,10 +144,7 @@ describe('redundancy - a pair of real node processes on a real nats-server', () 
   it('SIGSTOP of the active longer than the lease: on SIGCONT it has fenced itself and does not act', async () => {
     const svc = 'proc-pause';
     const o = observe(svc);
-    const s1 = await spawnSide(svc, 's1', 'legacy', 'deploy');
-    await o.until('s1', 'active on scan');
-    await spawnSide(svc, 's2', 'legacy', 'deploy');
-    await o.until('s2', 'standby');
+    const s1 = await deployPair(o, svc, 'legacy');
     s1.signal('SIGSTOP');
     await o.until('s2', 'active on scan');
     const before = o.work.length;
@@ -171,10 +174,7 @@ describe('redundancy - a pair of real node processes on a real nats-server', () 
   it('SIGTERM of the active: hooks run, the backup takes over off scan, a scan command brings it on', async () => {
     const svc = 'proc-term';
     const o = observe(svc);
-    const s1 = await spawnSide(svc, 's1', 'warm', 'deploy');
-    await o.until('s1', 'active on scan');
-    await spawnSide(svc, 's2', 'warm', 'deploy');
-    await o.until('s2', 'standby');
+    const s1 = await deployPair(o, svc, 'warm');
     s1.signal('SIGTERM');
     expect(await s1.exited).toBe(0);
     await o.until('s2', 'active off scan');
