@@ -1,4 +1,5 @@
 import type { AnyActorLogic } from 'xstate';
+import type { VersionedSnapshot } from '../actors/actor-host.ts';
 import { RelupError } from '../errors.ts';
 
 /** What a code_change receives: the persisted state, the versions and the relup's `extra`. */
@@ -11,6 +12,16 @@ export interface CodeChangeArgs {
   /** `channel` for a channel actor, else the named actor's kind (e.g. `room`). */
   kind: string;
   extra: Record<string, unknown>;
+}
+
+/** The migrate function of a swap: the service's codeChange, or the snapshot as it is. */
+export function migrator(
+  owner: ServiceDefinition,
+  req: Omit<CodeChangeArgs, 'snapshot'>,
+): ((persisted: VersionedSnapshot) => unknown) | undefined {
+  const codeChange = owner.codeChange;
+  if (!codeChange) return undefined;
+  return (persisted) => codeChange({ ...req, snapshot: persisted.snapshot });
 }
 
 /** A service: versioned xstate logic for its channels and named actors, plus state migration. */
@@ -35,6 +46,12 @@ export interface ServiceDefinition {
   codeChange?: (args: CodeChangeArgs) => unknown;
   /** Services this one needs in the same release. */
   requires?: string[];
+  /**
+   * False when this service's channels cannot be suspended (they must keep handling messages
+   * through an upgrade): suspend_channels then reports `not_supported` as a warning and the
+   * upgrade goes on without suspending any channel.
+   */
+  suspendableChannels?: boolean;
   /** Keeps running in maintenance mode. */
   requiredInMaintenance?: boolean;
 }

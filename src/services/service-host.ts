@@ -1,28 +1,23 @@
 import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
-import {
-  ActorHost,
-  type EmitHandler,
-  type StateRecorder,
-  type VersionedSnapshot,
-} from '../actors/actor-host.ts';
+import { ActorHost, type EmitHandler, type StateRecorder } from '../actors/actor-host.ts';
 import type { Child, ExitReason } from '../actors/child.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
 import { respondError, respondOk } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
-import type { SessionPolicy } from '../node/session-policy.ts';
 import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
-import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
+import type { ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
 import { isHostEvent } from './host-events.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
 import { ServiceStats } from './service-stats.ts';
+import type { SessionPolicy } from './session-policy.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { type ChannelRecord, channelKey } from './snapshot-store.ts';
 import {
@@ -146,6 +141,24 @@ export class ServiceHost implements Child {
     return [...this.channels.keys()];
   }
 
+  /**
+   * Why some sessions could not be reached now: not registered as channel actors, a channel
+   * stopped or failed, or its subscription closed. Empty when every session is reachable.
+   */
+  unreachableChannels(): string[] {
+    const problems: string[] = [];
+    const registered = new Set(this.deps.registry.group(this.group));
+    for (const [session, entry] of this.channels) {
+      if (!registered.has(entry.actor)) problems.push(`${this.name}: session ${session} is not registered`);
+      else if (entry.actor.status === 'stopped' || entry.actor.status === 'failed')
+        problems.push(`${this.name}: session ${session} is ${entry.actor.status}`);
+      else if (entry.sub.isClosed()) problems.push(`${this.name}: session ${session} is not subscribed`);
+    }
+    if (registered.size !== this.channels.size)
+      problems.push(`${this.name}: ${registered.size} channel actors for ${this.channels.size} sessions`);
+    return problems;
+  }
+
   /** A stored record's super-admin proof when this node's policy still honours it, else undefined. */
   honouredProof(rec: ChannelRecord): string | undefined {
     const proof = rec.superAdminProof;
@@ -175,6 +188,7 @@ export class ServiceHost implements Child {
       snapshot: restored?.snapshot,
       onEmit: this.emit,
       onExit: this.channelExit,
+      suspendable: this.def.suspendableChannels !== false,
       record: this.deps.persistence ? this.record : undefined,
     });
     const sub = nc.subscribe(subjects.session(session), { callback: this.onSessionMessage });
@@ -479,14 +493,4 @@ export class ServiceHost implements Child {
     }
     entry.actor.enqueue(requestEnvelope(event, msg, this.stats));
   }
-}
-
-/** The migrate function of a swap: the service's codeChange, or the snapshot as it is. */
-export function migrator(
-  owner: ServiceDefinition,
-  req: Omit<CodeChangeArgs, 'snapshot'>,
-): ((persisted: VersionedSnapshot) => unknown) | undefined {
-  const codeChange = owner.codeChange;
-  if (!codeChange) return undefined;
-  return (persisted) => codeChange({ ...req, snapshot: persisted.snapshot });
 }
