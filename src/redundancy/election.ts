@@ -241,12 +241,14 @@ export class PairElection {
     this.highestTerm = Math.max(this.highestTerm, rec.term);
   }
 
-  private async refresh(): Promise<void> {
+  private async refresh(): Promise<boolean> {
     try {
       const entry = await this.kv.get(this.key);
       if (entry) this.observe(entry);
+      return true;
     } catch {
       // Unreachable now: the next beat tries again.
+      return false;
     }
   }
 
@@ -307,7 +309,14 @@ export class PairElection {
       await this.claim(rec, rec.reason === 'failover' ? 'failover' : 'takeover', rec.scan);
       return;
     }
-    if (now - this.seenAt >= this.timing.leaseMs) await this.claim(rec, 'takeover', rec.scan);
+    if (now - this.seenAt < this.timing.leaseMs) return;
+    // Silence is evidence only while the store answers this node: a store that cannot be read
+    // (a JetStream leader election, a restart) could not take the holder's renewals either.
+    if (!(await this.refresh())) {
+      this.seenAt = performance.now();
+      return;
+    }
+    if (performance.now() - this.seenAt >= this.timing.leaseMs) await this.claim(rec, 'takeover', rec.scan);
   }
 
   private async claim(prev: PairRecord | undefined, reason: HandOver, scan: Scan): Promise<void> {
@@ -336,8 +345,10 @@ export class PairElection {
       this.armDeadline();
       this.opts.onEvent({ type: 'elected', term, scan: rec.scan, reason, from: prev?.holder });
     } catch (err) {
-      // A lost race costs nothing: read who won and keep watching.
+      // A lost race costs nothing: read who won and keep watching. A store that did not take
+      // the write could not take the holder's renewals either: the silence starts again.
       if (isCasConflict(err)) await this.refresh();
+      else this.seenAt = performance.now();
     }
   }
 
