@@ -15,6 +15,7 @@ import type { Bench } from './lib/result.ts';
 import { memory } from './memory.ts';
 import { peerMoleculer } from './peer-moleculer.ts';
 import { peers } from './peers.ts';
+import { redundancy } from './redundancy.ts';
 import { requestReply } from './request-reply.ts';
 import { runtime } from './runtime.ts';
 import { soak } from './soak.ts';
@@ -34,6 +35,7 @@ const BENCHES: Bench[] = [
   codeGrowth,
   durability,
   soak,
+  redundancy,
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -27,7 +27,29 @@ export type { UpgradeRequest } from './node/upgrade/upgrade.ts';
 export { type ElectionEvent, type ElectionOptions, PairElection } from './redundancy/election.ts';
 export { type Fence, FencedKv, type FencedValue } from './redundancy/fenced-kv.ts';
 export { DEFAULT_LEASE_TIMING, type LeaseTiming } from './redundancy/lease-timing.ts';
+export { PairControl, pairSubjects } from './redundancy/pair-control.ts';
+export {
+  displayState,
+  type Hook,
+  type HookReason,
+  initialPairState,
+  type PairEffect,
+  type PairNodeEvent,
+  type PairNodeState,
+  type PairRole,
+  pairTransition,
+  type RedundancyMode,
+} from './redundancy/pair-machine.ts';
 export type { PairRecord } from './redundancy/pair-record.ts';
+export {
+  type HookContext,
+  type PairHooks,
+  type PairHost,
+  PairRunner,
+  type PairRunnerOptions,
+  type PairStatus,
+  type PairTransitionEvent,
+} from './redundancy/pair-runner.ts';
 export { type Admission, TermGuard } from './redundancy/term-guard.ts';
 export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from './redundancy/term-header.ts';
 // releases

@@ -12,6 +12,8 @@ export interface NatsOptions {
   token?: string;
   /** Where replies to this connection's requests arrive, default `_INBOX` (see OPERATOR_INBOX). */
   inboxPrefix?: string;
+  /** How long to wait before trying a server again after it failed (ms, default the client's 2 s); a node running redundant pairs wants it well below the lease. */
+  reconnectTimeWaitMs?: number;
 }
 
 /** The inbox prefix of operators: replies to commands never land where clients may subscribe. */
@@ -29,6 +31,7 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
       token: opts.token,
       ...(opts.inboxPrefix !== undefined && { inboxPrefix: opts.inboxPrefix }),
       maxReconnectAttempts: -1,
+      ...(opts.reconnectTimeWaitMs !== undefined && { reconnectTimeWait: opts.reconnectTimeWaitMs }),
     });
   } catch (err) {
     throw new RelupError(

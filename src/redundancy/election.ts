@@ -98,7 +98,6 @@ export class PairElection {
   private current: Promise<void> | undefined;
   private connected = true;
   private stopped = false;
-  private releasedAt: number | undefined;
   private beat: ReturnType<typeof setInterval> | undefined;
   private deadline: ReturnType<typeof setTimeout> | undefined;
   private watchStop: (() => void) | undefined;
@@ -168,7 +167,6 @@ export class PairElection {
     if (!this.holding || !this.record) return false;
     this.holding = false;
     this.clearDeadline();
-    this.releasedAt = performance.now();
     const rec: PairRecord = { ...this.record, state: 'released', scan, reason, at: Date.now() };
     try {
       this.adopt(
@@ -231,6 +229,8 @@ export class PairElection {
     const mine = rec.holder === this.opts.node && rec.incarnation === this.incarnation;
     this.adopt(rec, entry.revision);
     if (this.holding && !mine) this.lose(rec.holder);
+    // A release is an invitation: campaign now, not at the next beat.
+    else if (!this.holding && rec.state === 'released' && !mine) this.tick();
   }
 
   private adopt(rec: PairRecord, revision: number): void {
@@ -241,12 +241,14 @@ export class PairElection {
     this.highestTerm = Math.max(this.highestTerm, rec.term);
   }
 
-  private async refresh(): Promise<void> {
+  private async refresh(): Promise<boolean> {
     try {
       const entry = await this.kv.get(this.key);
       if (entry) this.observe(entry);
+      return true;
     } catch {
       // Unreachable now: the next beat tries again.
+      return false;
     }
   }
 
@@ -294,29 +296,37 @@ export class PairElection {
   private async campaign(): Promise<void> {
     const now = performance.now();
     const rec = this.record;
-    if (!rec) {
-      // No record: the pair is new. The primary creates it at once, the backup after a grace.
+    if (!rec || (rec.state === 'released' && rec.reason === 'undeploy')) {
+      // A new (or undeployed) pair: the primary takes it at once, the backup after a grace.
       const grace = this.opts.deployGraceMs ?? this.timing.leaseMs;
       if (!this.opts.primary && now - this.startedAt < grace) return;
-      await this.claim(undefined, 'deploy');
+      await this.claim(rec, 'deploy', 'on');
       return;
     }
-    const releasedByMe = this.releasedAt !== undefined && now - this.releasedAt < this.timing.leaseMs;
+    // What this node released itself it takes back only after a lease of silence, like a failed holder's.
+    const releasedByMe = rec.holder === this.opts.node && rec.incarnation === this.incarnation;
     if (rec.state === 'released' && !releasedByMe) {
-      await this.claim(rec, rec.reason === 'failover' ? 'failover' : 'takeover');
+      await this.claim(rec, rec.reason === 'failover' ? 'failover' : 'takeover', rec.scan);
       return;
     }
-    if (now - this.seenAt >= this.timing.leaseMs) await this.claim(rec, 'takeover');
+    if (now - this.seenAt < this.timing.leaseMs) return;
+    // Silence is evidence only while the store answers this node: a store that cannot be read
+    // (a JetStream leader election, a restart) could not take the holder's renewals either.
+    if (!(await this.refresh())) {
+      this.seenAt = performance.now();
+      return;
+    }
+    if (performance.now() - this.seenAt >= this.timing.leaseMs) await this.claim(rec, 'takeover', rec.scan);
   }
 
-  private async claim(prev: PairRecord | undefined, reason: HandOver): Promise<void> {
+  private async claim(prev: PairRecord | undefined, reason: HandOver, scan: Scan): Promise<void> {
     const term = Math.max(prev?.term ?? 0, this.highestTerm) + 1;
     const rec: PairRecord = {
       term,
       holder: this.opts.node,
       incarnation: this.incarnation,
       state: 'held',
-      scan: prev?.scan ?? 'on',
+      scan,
       reason,
       leaseMs: this.timing.leaseMs,
       at: Date.now(),
@@ -335,8 +345,10 @@ export class PairElection {
       this.armDeadline();
       this.opts.onEvent({ type: 'elected', term, scan: rec.scan, reason, from: prev?.holder });
     } catch (err) {
-      // A lost race costs nothing: read who won and keep watching.
+      // A lost race costs nothing: read who won and keep watching. A store that did not take
+      // the write could not take the holder's renewals either: the silence starts again.
       if (isCasConflict(err)) await this.refresh();
+      else this.seenAt = performance.now();
     }
   }
 

@@ -6,8 +6,8 @@ export const REDUNDANCY_BUCKET = 'relup_redundancy';
 /** Whether the active takes work (on scan) or is held (off scan); a new active inherits it. */
 export type Scan = 'on' | 'off';
 
-/** Why the record changed hands last. */
-export type HandOver = 'deploy' | 'takeover' | 'failover' | 'shutdown';
+/** Why the record changed hands last; a record released by `undeploy` waits for a new deploy. */
+export type HandOver = 'deploy' | 'takeover' | 'failover' | 'shutdown' | 'undeploy';
 
 /**
  * The election record of one pair, under the service name. It is never deleted: a release is a
