@@ -25,6 +25,7 @@ import { EventJournal } from '../services/event-journal.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
+import { SessionIssuer, type SessionSigner } from '../services/session-credentials.ts';
 import { SnapshotStore } from '../services/snapshot-store.ts';
 import { HeldAcceptors } from './held-acceptors.ts';
 import { type LifecycleState, lifecycleMachine, type MaintenanceEntry } from './lifecycle.ts';
@@ -63,6 +64,8 @@ export interface NodeOptions {
   replicas?: number;
   /** A secret every node holds and no client does: named actors then take only nodes' messages. */
   clusterKey?: string;
+  /** The account signing key that gives each session NATS credentials of its own (JWT auth). */
+  sessionSigner?: SessionSigner;
 }
 
 /** The release a node runs. */
@@ -133,6 +136,8 @@ export class RelupNode {
   readonly heldAcceptors: HeldAcceptors;
   /** The component restart modes: what survives a node restart, write-behind persistence, startService. */
   restartModes!: RestartModes;
+  /** Issues each session its own NATS credentials (decentralized JWT auth), when configured. */
+  sessionIssuer: SessionIssuer | undefined;
   private stopping: Promise<void> | undefined;
   private stage: string | undefined;
 
@@ -145,6 +150,7 @@ export class RelupNode {
       log: this.log,
       policy: this.policy,
       persistence: this.restartModes,
+      issuer: this.sessionIssuer,
     };
   }
 
@@ -281,6 +287,7 @@ export class RelupNode {
       );
       const running = node;
       node.lastUpgrade = last;
+      if (opts.sessionSigner) node.sessionIssuer = new SessionIssuer(opts.sessionSigner, subjects);
       node.restartModes = new RestartModes({
         node: opts.nodeId,
         nc,

@@ -10,6 +10,7 @@ export interface GlobalOptions {
   nats?: string;
   natsUser?: string;
   natsPass?: string;
+  creds?: string;
   prefix: string;
   seedFile?: string;
   timeout?: number;
@@ -56,6 +57,7 @@ export async function run(cmd: Command, body: (ctl: Ctl) => Promise<number | und
         name: 'relupctl',
         user: opts.natsUser,
         pass: opts.natsPass,
+        ...(opts.creds !== undefined && { credsFile: opts.creds }),
         inboxPrefix: OPERATOR_INBOX,
       });
       return conn;
