@@ -43,6 +43,8 @@ export const ErrorCodes = {
   MODULE_OUTSIDE_RELEASE: 'a module path leaves the release folder',
   LOAD_FAILED: 'a release module failed to load',
   ENGINE_MISMATCH: 'the release needs another engine version',
+  FENCED:
+    'a redundant service wrote or sent in a term that is over (a newer active exists) or after it may have lost its lease',
   CONFLICT: 'the value changed since it was read (compare-and-set failed)',
   STORE_FAILED: 'the release store (JetStream KV) could not be read or written',
   SNAPSHOT_STORE_FAILED:

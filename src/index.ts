@@ -25,6 +25,13 @@ export { subjects } from './nats/subjects.ts';
 export { disableService, enterMaintenance, leaveMaintenance, notifyClients } from './node/maintenance.ts';
 export { type NodeOptions, type NodeStatus, RelupNode, startNode } from './node/relup-node.ts';
 export { planTransition, type UpgradeRequest, upgrade } from './node/upgrade.ts';
+// redundant pairs
+export { type ElectionEvent, type ElectionOptions, PairElection } from './redundancy/election.ts';
+export { type Fence, FencedKv, type FencedValue } from './redundancy/fenced-kv.ts';
+export { DEFAULT_LEASE_TIMING, type LeaseTiming } from './redundancy/lease-timing.ts';
+export type { PairRecord } from './redundancy/pair-record.ts';
+export { type Admission, TermGuard } from './redundancy/term-guard.ts';
+export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from './redundancy/term-header.ts';
 // releases
 export { ensureRelease, fetchRelease } from './release/fetch-release.ts';
 export { type ReleaseManifest, readManifest, sealRelease } from './release/manifest.ts';

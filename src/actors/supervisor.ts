@@ -23,6 +23,8 @@ export interface ChildInfo {
   type: ChildType;
   restart: RestartType;
   running: boolean;
+  /** How often the supervisor restarted it after a crash. */
+  restarts: number;
 }
 
 /** The counts of {@link Supervisor.countChildren}, as OTP's `count_children`. */
@@ -59,6 +61,7 @@ export interface Supervisor<A = never> extends Child {
 interface Entry {
   spec: ResolvedChildSpec;
   child: Child | undefined;
+  restarts: number;
 }
 
 function logFields(reason: ExitReason): object {
@@ -96,7 +99,7 @@ class OtpSupervisor<A> implements Supervisor<A> {
   init(): Promise<void> {
     return this.call(async () => {
       for (const spec of this.options.children) {
-        const entry: Entry = { spec, child: undefined };
+        const entry: Entry = { spec, child: undefined, restarts: 0 };
         this.entries.push(entry);
         try {
           await this.startEntry(entry);
@@ -112,7 +115,7 @@ class OtpSupervisor<A> implements Supervisor<A> {
     return this.call(async () => {
       const spec = this.specFor(arg);
       if (this.find(spec.id)) throw duplicateChild(this.name, spec.id);
-      const entry: Entry = { spec, child: undefined };
+      const entry: Entry = { spec, child: undefined, restarts: 0 };
       this.entries.push(entry);
       try {
         return await this.startEntry(entry);
@@ -136,11 +139,12 @@ class OtpSupervisor<A> implements Supervisor<A> {
   }
 
   whichChildren(): ChildInfo[] {
-    return this.entries.map(({ spec, child }) => ({
+    return this.entries.map(({ spec, child, restarts }) => ({
       id: spec.id,
       type: spec.type,
       restart: spec.restart,
       running: child !== undefined,
+      restarts,
     }));
   }
 
@@ -366,6 +370,7 @@ class OtpSupervisor<A> implements Supervisor<A> {
         return entry;
       }
       pending.delete(entry);
+      entry.restarts++;
       this.events.emit({ type: 'child_restarted', id: entry.spec.id });
     }
     return undefined;

@@ -122,3 +122,6 @@ export const disconnectArgs = z.strictObject({
 
 /** `disable_service { service }` / `start_service { service }`. */
 export const serviceArgs = z.strictObject({ service: tokenArg });
+
+/** `upgrades { limit? }`: how many of the newest journal reports to return (default 20, at most 50). */
+export const upgradesArgs = z.strictObject({ limit: z.number().int().min(1).max(50).optional() });

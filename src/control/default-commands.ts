@@ -14,11 +14,13 @@ import {
 } from './commands/services.ts';
 import { statusCommand } from './commands/status.ts';
 import { upgradeCommand } from './commands/upgrade.ts';
+import { upgradesCommand } from './commands/upgrades.ts';
 
 /** The built-in commands, in the order docs/protocol.md describes them. */
 export const BUILTIN_COMMANDS = [
   statusCommand,
   releasesCommand,
+  upgradesCommand,
   checkCommand,
   upgradeCommand,
   downgradeCommand,

@@ -10,6 +10,7 @@ import { loadService, verifyRelease } from '../release/code-loader.ts';
 import type { CodeChangeRequest, UpgradeRuntime } from '../relup/runtime.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
 import { migrator } from '../services/service-host.ts';
+import type { ChannelRecord, NamedRecord, SnapshotStore } from '../services/snapshot-store.ts';
 import {
   countdown,
   disconnectClients,
@@ -36,6 +37,8 @@ export class NodeRuntime implements UpgradeRuntime {
   private readonly checkpoints = new Map<string, { actor: ActorHost; cp: Checkpoint }[]>();
   /** Swaps prepared by pre-flight, by `service@version`, for code_change to commit. */
   private readonly preflighted = new Map<string, Map<ActorHost, Preflighted>>();
+  /** Records of held services as they were before code_change migrated them in the store, for a rollback. */
+  private readonly heldOriginals = new Map<string, KeptRecord[]>();
 
   constructor(
     private readonly node: RelupNode,
@@ -59,13 +62,9 @@ export class NodeRuntime implements UpgradeRuntime {
   }
 
   async checkChannels(): Promise<void> {
-    const bad: string[] = [];
-    for (const host of this.node.services.values()) {
-      let found = 0;
-      for (const _ of host.channelActors()) found++;
-      if (found !== host.sessionCount)
-        bad.push(`${host.name}: ${host.sessionCount} sessions but ${found} channel actors in the registry`);
-    }
+    const bad = [...this.node.services.values()].flatMap((host) => host.unreachableChannels());
+    // The subscriptions are at the server once a round trip has passed: a channel is reachable.
+    await this.node.nc.flush();
     if (bad.length > 0)
       throw new RelupError('CHECK_FAILED', `channels not found: ${bad.join('; ')}`, { bad });
   }
@@ -117,6 +116,7 @@ export class NodeRuntime implements UpgradeRuntime {
   }
 
   async codeChange(service: string, req: CodeChangeRequest): Promise<void> {
+    if (this.isHeld(service)) return this.codeChangeHeld(service, req);
     if (req.direction === 'down' && this.revert(service)) return;
     const prepared = this.prepareSwaps(service, req);
     this.checkpoints.set(
@@ -127,6 +127,10 @@ export class NodeRuntime implements UpgradeRuntime {
   }
 
   async preflightCodeChange(service: string, req: CodeChangeRequest): Promise<void> {
+    if (this.isHeld(service)) {
+      await this.migrateHeld(service, req, 'PREFLIGHT_FAILED');
+      return;
+    }
     const kept = new Map<ActorHost, Preflighted>();
     for (const { actor, logic, migrate } of this.targets(service, req)) {
       // On a copy: the live snapshot must stay untouched whatever the migration does.
@@ -246,6 +250,79 @@ export class NodeRuntime implements UpgradeRuntime {
     return out;
   }
 
+  /** Stopped by maintenance: its state is only in the store. */
+  private isHeld(service: string): boolean {
+    return !this.node.services.has(service) && this.node.held.has(service);
+  }
+
+  /**
+   * code_change of a service maintenance holds stopped: the state it kept (this node's released
+   * named actors and parked sessions) is migrated in the store with the relup's request, as live
+   * actors would be, so the service starts on migrated state; a rollback writes the originals back.
+   */
+  private async codeChangeHeld(service: string, req: CodeChangeRequest): Promise<void> {
+    const store = this.node.restartModes.store;
+    const originals = this.heldOriginals.get(service);
+    if (req.direction === 'down' && originals) {
+      for (const r of originals) await writeKept(store, r);
+      this.heldOriginals.delete(service);
+      return;
+    }
+    const migrated = await this.migrateHeld(service, req, 'SWAP_FAILED');
+    this.heldOriginals.set(
+      service,
+      migrated.map((m) => m.original),
+    );
+    for (const m of migrated) await writeKept(store, m.migrated);
+  }
+
+  /** Each kept record of a held service at `req.from`, with its migration to `req.to` (checked to restore). */
+  private async migrateHeld(
+    service: string,
+    req: CodeChangeRequest,
+    code: 'PREFLIGHT_FAILED' | 'SWAP_FAILED',
+  ): Promise<{ original: KeptRecord; migrated: KeptRecord }[]> {
+    const modes = this.node.restartModes;
+    const target = this.def(service, req.to);
+    const owner = req.direction === 'up' ? target : this.def(service, req.from);
+    const kept: KeptRecord[] = [];
+    if (modes.keeps(service, 'channels'))
+      for (const { value } of await modes.store.channels(this.node.id, service))
+        if (value.final) kept.push({ channel: value });
+    if (modes.keeps(service, 'service'))
+      for (const { value } of await modes.store.named(service))
+        if (value.node === this.node.id && value.final && !(await this.node.named.ownerOf(value.name)))
+          kept.push({ named: value });
+    const out: { original: KeptRecord; migrated: KeptRecord }[] = [];
+    for (const original of kept) {
+      const rec = original.channel ?? original.named;
+      if (!rec || rec.snapshot.version !== req.from) continue;
+      const kind = original.channel ? 'channel' : (original.named?.name.split('.')[1] ?? '');
+      const id = original.channel?.session ?? original.named?.name ?? '';
+      const logic: AnyActorLogic | undefined = original.channel ? target.channel : target.actors?.[kind];
+      try {
+        if (!logic) throw new Error(`${service}@${req.to} has no ${kind} logic`);
+        const migrate = migrator(owner, { ...req, kind });
+        const copy = structuredClone(rec.snapshot);
+        const snapshot = migrate ? migrate(copy) : copy.snapshot;
+        if (restoreLogic(logic, snapshot).status === 'error')
+          throw new Error('the migrated snapshot does not restore');
+        const moved = { ...rec, snapshot: { version: req.to, snapshot }, at: Date.now() };
+        out.push({
+          original,
+          migrated: original.channel ? { channel: moved as ChannelRecord } : { named: moved as NamedRecord },
+        });
+      } catch (err) {
+        throw new RelupError(
+          code,
+          `code_change of ${service} ${req.from} → ${req.to} fails for stored ${id}: ${(err as Error).message}`,
+          { service, actor: id },
+        );
+      }
+    }
+    return out;
+  }
+
   /** Rollback of a code change: exact checkpoints when no message was taken since; false otherwise. */
   private revert(service: string): boolean {
     const saved = this.checkpoints.get(service);
@@ -280,4 +357,14 @@ export class NodeRuntime implements UpgradeRuntime {
     if (!host) throw new RelupError('UNKNOWN_SERVICE', `service ${service} does not run on this node`);
     return host;
   }
+}
+
+/** A kept record of a service held stopped: a parked session or a released named actor. */
+interface KeptRecord {
+  channel?: ChannelRecord;
+  named?: NamedRecord;
+}
+
+function writeKept(store: SnapshotStore, r: KeptRecord): Promise<void> {
+  return r.channel ? store.putChannel(r.channel) : store.putNamed(r.named as NamedRecord);
 }

@@ -6,7 +6,7 @@ import semver from 'semver';
 import { createActor } from 'xstate';
 import type { ChildSpec } from '../actors/child-spec.ts';
 import { ActorRegistry } from '../actors/registry.ts';
-import { type Supervisor, startSupervisor } from '../actors/supervisor.ts';
+import { type ChildInfo, type Supervisor, startSupervisor } from '../actors/supervisor.ts';
 import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../nats/connect.ts';
 import { PeerSeal } from '../nats/peer-seal.ts';
@@ -25,6 +25,7 @@ import { EventJournal } from '../services/event-journal.ts';
 import { NamedActors } from '../services/named-actors.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
+import type { ServiceStatsSnapshot } from '../services/service-stats.ts';
 import { SessionIssuer, type SessionSigner } from '../services/session-credentials.ts';
 import { SnapshotStore } from '../services/snapshot-store.ts';
 import { HeldAcceptors } from './held-acceptors.ts';
@@ -94,7 +95,11 @@ export interface NodeStatus {
      * (a crash loses up to `lossWindowMs` of changes), or `none` (nothing is kept across restarts).
      */
     state: { durability: 'durable' | 'write-behind' | 'none'; lossWindowMs: number | null };
+    /** Requests its channels answered and their latency histogram, totals since it started. */
+    stats: ServiceStatsSnapshot;
   }[];
+  /** The root supervisor's children (one per service) with their restart counts. */
+  supervision: { name: string; children: ChildInfo[] };
   actors: Record<string, number>;
   namedActors: string[];
   loadedModules: number;
@@ -415,7 +420,9 @@ export class RelupNode {
         sessions: s.sessionCount,
         acceptor: { ok: s.acceptor.check().ok, suspended: s.acceptor.isSuspended },
         state: this.restartModes.stateContract(s.name),
+        stats: s.stats.snapshot(),
       })),
+      supervision: { name: this.root.name, children: this.root.whichChildren() },
       actors: this.registry.counts(),
       namedActors: this.named.names(),
       loadedModules: loadedModuleCount(),

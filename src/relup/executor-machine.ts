@@ -212,6 +212,12 @@ export const executorMachine = setup({
         state,
         // The plan's size, so a progress display can show "7/13 steps".
         total: context.steps.length,
+        // The whole plan once, at the start, so a display can list the steps before they run.
+        ...(state === 'checking' && {
+          from: context.plan.from,
+          to: context.plan.to,
+          plan: context.steps.map(({ step, phase }) => ({ id: step.id, op: step.op, phase })),
+        }),
         at: new Date().toISOString(),
         ...(context.error && { error: context.error }),
       });

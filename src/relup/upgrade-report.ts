@@ -83,6 +83,11 @@ export interface UpgradeEvent {
   durationMs?: number;
   /** The number of steps in the plan (state events). */
   total?: number;
+  /** The plan's steps in order (the `checking` state event), the point of no return among them. */
+  plan?: { id: string; op: string; phase: 'before' | 'after' }[];
+  /** The releases the upgrade moves between (the `checking` state event). */
+  from?: string;
+  to?: string;
   /** The result of a bulk suspension (step_completed of suspend_channels / suspend). */
   bulk?: BulkResult;
   /** The result of a completed step (`warning` shows here). */

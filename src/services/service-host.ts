@@ -22,6 +22,7 @@ import { isHostEvent } from './host-events.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
 import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
+import { ServiceStats } from './service-stats.ts';
 import { RENEW, type SessionCredentials, type SessionIssuer } from './session-credentials.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { type ChannelRecord, channelKey } from './snapshot-store.ts';
@@ -92,6 +93,8 @@ export class ServiceHost implements Child {
   private exit!: (reason: ExitReason) => void;
   /** False until started: a service whose restart mode is `cleanup` waits for an explicit start. */
   started = false;
+  /** Requests answered by the service's channels and their latency, for status. */
+  readonly stats = new ServiceStats();
 
   constructor(
     public def: ServiceDefinition,
@@ -148,6 +151,24 @@ export class ServiceHost implements Child {
     return [...this.channels.keys()];
   }
 
+  /**
+   * Why some sessions could not be reached now: not registered as channel actors, a channel
+   * stopped or failed, or its subscription closed. Empty when every session is reachable.
+   */
+  unreachableChannels(): string[] {
+    const problems: string[] = [];
+    const registered = new Set(this.deps.registry.group(this.group));
+    for (const [session, entry] of this.channels) {
+      if (!registered.has(entry.actor)) problems.push(`${this.name}: session ${session} is not registered`);
+      else if (entry.actor.status === 'stopped' || entry.actor.status === 'failed')
+        problems.push(`${this.name}: session ${session} is ${entry.actor.status}`);
+      else if (entry.sub.isClosed()) problems.push(`${this.name}: session ${session} is not subscribed`);
+    }
+    if (registered.size !== this.channels.size)
+      problems.push(`${this.name}: ${registered.size} channel actors for ${this.channels.size} sessions`);
+    return problems;
+  }
+
   /** A stored record's super-admin proof when this node's policy still honours it, else undefined. */
   honouredProof(rec: ChannelRecord): string | undefined {
     const proof = rec.superAdminProof;
@@ -177,6 +198,7 @@ export class ServiceHost implements Child {
       snapshot: restored?.snapshot,
       onEmit: this.emit,
       onExit: this.channelExit,
+      suspendable: this.def.suspendableChannels !== false,
       record: this.deps.persistence ? this.record : undefined,
     });
     const sub = nc.subscribe(subjects.session(session), { callback: this.onSessionMessage });
@@ -511,7 +533,7 @@ export class ServiceHost implements Child {
       respondError(msg, err);
       return;
     }
-    entry.actor.enqueue(requestEnvelope(event, msg));
+    entry.actor.enqueue(requestEnvelope(event, msg, this.stats));
   }
 }
 

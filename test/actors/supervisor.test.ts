@@ -141,10 +141,10 @@ describe('strategies', () => {
     fleet.current('b').crash();
     await restarted;
     expect(fleet.only('start:', 'stop:', 'kill:')).toEqual(['start:a', 'start:b', 'start:c', 'start:b']);
-    expect(sup.whichChildren().map((c) => [c.id, c.running])).toEqual([
-      ['a', true],
-      ['b', true],
-      ['c', true],
+    expect(sup.whichChildren().map((c) => [c.id, c.running, c.restarts])).toEqual([
+      ['a', true, 0],
+      ['b', true, 1],
+      ['c', true, 0],
     ]);
   });
 
@@ -228,7 +228,9 @@ describe('restart types', () => {
     await restarted;
     await exitHandled(sup, 't', () => fleet.current('t').exitNormally());
     expect(fleet.only('start:')).toEqual(['start:t', 'start:t']);
-    expect(sup.whichChildren()).toEqual([{ id: 't', type: 'worker', restart: 'transient', running: false }]);
+    expect(sup.whichChildren()).toEqual([
+      { id: 't', type: 'worker', restart: 'transient', running: false, restarts: 1 },
+    ]);
   });
 
   it('temporary: never restarted, and its spec is dropped', async () => {
@@ -351,7 +353,7 @@ describe('restart intensity', () => {
     expect(inners).toHaveLength(2);
     expect(fleet.only('start:w')).toHaveLength(3);
     expect(parent.whichChildren()).toEqual([
-      { id: 'inner', type: 'supervisor', restart: 'permanent', running: true },
+      { id: 'inner', type: 'supervisor', restart: 'permanent', running: true, restarts: 1 },
     ]);
   });
 
@@ -575,8 +577,8 @@ describe('dynamic children', () => {
 
     await sup.terminateChild('d');
     expect(sup.whichChildren()).toEqual([
-      { id: 'a', type: 'worker', restart: 'permanent', running: true },
-      { id: 'd', type: 'worker', restart: 'transient', running: false },
+      { id: 'a', type: 'worker', restart: 'permanent', running: true, restarts: 0 },
+      { id: 'd', type: 'worker', restart: 'transient', running: false, restarts: 0 },
     ]);
     expect(fleet.only('stop:', 'start:a')).toEqual(['start:a', 'stop:d']); // a sibling stop is no crash
 

@@ -108,6 +108,39 @@ describe('control server: operator commands over NATS', () => {
       expect(typeof e.step).toBe('string');
     const states = upgradeEvents.filter((e) => e.type === 'state').map((e) => e.state);
     expect(states).toEqual(['checking', 'committed', 'suspending', 'upgrading', 'resuming', 'done']);
+    // The first state event lists the whole plan, in order, with the point of no return.
+    expect(upgradeEvents[0]).toMatchObject({ from: '1.0.0', to: '1.1.0' });
+    expect(upgradeEvents[0]?.plan.map((p: { id: string }) => p.id)).toEqual(steps);
+    const ponr = upgradeEvents[0]?.plan.find((p: { op: string }) => p.op === 'point_of_no_return');
+    expect(ponr).toMatchObject({ phase: 'after' });
+  });
+
+  it('upgrades returns the journal, newest first, bounded by limit', async () => {
+    const r = await command(nc, 'c1', 'upgrades', { limit: 5 });
+    expect(r.ok, JSON.stringify(r.error)).toBe(true);
+    expect(r.result.node).toBe('c1');
+    expect(r.result.upgrades[0]).toMatchObject({ id: 'u1', outcome: 'done', from: '1.0.0', to: '1.1.0' });
+    expect(r.result.upgrades[0].steps.length).toBeGreaterThan(5);
+    expect(await command(nc, 'c1', 'upgrades', { limit: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_COMMAND' },
+    });
+  });
+
+  it('status counts the requests each service answered, with a latency histogram, and shows the supervision tree', async () => {
+    const before = (await command(nc, 'c1', 'status')).result.services[0].stats;
+    const session = await Session.open(nc, 'chat', { user: 'bob', room: 'stats' });
+    for (let i = 0; i < 5; i++) await session.request({ type: 'say', text: `n${i}` });
+    await session.close();
+    const status = (await command(nc, 'c1', 'status')).result;
+    const after = status.services[0].stats;
+    expect(after.requests - before.requests).toBe(5);
+    expect(after.buckets).toHaveLength(after.boundsMs.length + 1);
+    const sum = (b: number[]) => b.reduce((a, x) => a + x, 0);
+    expect(sum(after.buckets) - sum(before.buckets)).toBe(5);
+    expect(status.supervision.children).toEqual([
+      { id: 'service:chat', type: 'worker', restart: 'permanent', running: true, restarts: 0 },
+    ]);
   });
 
   it('upgrade refuses a lower version: that is a downgrade', async () => {

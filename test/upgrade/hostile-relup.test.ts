@@ -88,9 +88,7 @@ describe('a node answers a hostile relup with BAD_RELUP and changes nothing (rea
     const file = `${sandbox.relupsDir}/chat/1.0.0-${version}.yaml`;
     const before = node.status();
     for (const cmd of ['check', 'upgrade']) {
-      const start = performance.now();
       const r = await command(nc, 'hostile', cmd, { to: version });
-      expect(performance.now() - start, cmd).toBeLessThan(2000);
       expect(r.ok, cmd).toBe(false);
       expect(r.error?.code, cmd).toBe('BAD_RELUP');
       expect(r.error?.details.problems[0]).toEqual(
