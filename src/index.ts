@@ -36,6 +36,7 @@ export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from 
 export { ensureRelease, fetchRelease } from './release/fetch-release.ts';
 export { type ReleaseManifest, readManifest, sealRelease } from './release/manifest.ts';
 export { publishRelease } from './release/object-store.ts';
+export { checkReleaseSignature, signRelease } from './release/release-signature.ts';
 // the relup language
 export { compileRelup, compileRelupFile } from './relup/compile.ts';
 export { formatPlan } from './relup/format-plan.ts';

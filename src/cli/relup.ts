@@ -23,6 +23,7 @@ interface NodeCliOptions {
   creds?: string;
   sessionSignerFile?: string;
   sessionAccount?: string;
+  releaseKeys?: string;
   stopTimeout: number;
 }
 
@@ -113,6 +114,12 @@ export function relupProgram(): Command {
         .argParser(replicas),
     )
     .addOption(
+      new Option(
+        '--release-keys <keys>',
+        'public nkeys trusted to sign releases (comma-separated): only releases one of them signed boot, fetch or upgrade',
+      ).env('RELUP_RELEASE_KEYS'),
+    )
+    .addOption(
       new Option('--creds <file>', "the node's NATS credentials file (JWT auth, see npm run auth:keys)").env(
         'RELUP_NATS_CREDS',
       ),
@@ -159,6 +166,7 @@ export function relupProgram(): Command {
         superAdminTokens: list(opts.superadminTokens),
         replicas: opts.replicas,
         clusterKey: opts.clusterKey,
+        ...(list(opts.releaseKeys).length > 0 && { releaseKeys: list(opts.releaseKeys) }),
         ...(opts.sessionSignerFile !== undefined && {
           sessionSigner: {
             seed: readFileSync(opts.sessionSignerFile, 'utf8'),

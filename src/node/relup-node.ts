@@ -15,6 +15,7 @@ import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadedModuleCount, loadedVersions, loadService } from '../release/code-loader.ts';
 import { ENGINE_VERSION } from '../release/engine-version.ts';
 import { listReleases, type ReleaseManifest, readManifest } from '../release/manifest.ts';
+import { checkReleaseSignature } from '../release/release-signature.ts';
 import { openReleaseStore, type ReleaseStore } from '../release/release-store.ts';
 import { UpgradeLock } from '../relup/executor-lock.ts';
 import { type Journal, openJournal } from '../relup/journal.ts';
@@ -67,6 +68,8 @@ export interface NodeOptions {
   clusterKey?: string;
   /** The account signing key that gives each session NATS credentials of its own (JWT auth). */
   sessionSigner?: SessionSigner;
+  /** Public nkeys of operators trusted to sign releases: boot, fetch and upgrade only to a release one of them signed. */
+  releaseKeys?: string[];
 }
 
 /** The release a node runs. */
@@ -141,6 +144,8 @@ export class RelupNode {
   readonly heldAcceptors: HeldAcceptors;
   /** The component restart modes: what survives a node restart, write-behind persistence, startService. */
   restartModes!: RestartModes;
+  /** Keys one of which must have signed every release the node loads; any sealed release when absent. */
+  releaseKeys: readonly string[] | undefined;
   /** Issues each session its own NATS credentials (decentralized JWT auth), when configured. */
   sessionIssuer: SessionIssuer | undefined;
   private stopping: Promise<void> | undefined;
@@ -253,6 +258,7 @@ export class RelupNode {
       const version = opts.release ?? (await store.permanent())?.version ?? (await newest(opts.releasesDir));
       const dir = join(opts.releasesDir, version);
       const manifest = await readManifest(dir);
+      await checkReleaseSignature(dir, opts.releaseKeys);
       const presence = new Presence(nodesKv as KV, opts.nodeId, opts.heartbeatMs);
       await presence.start();
       let node: RelupNode | undefined;
@@ -292,6 +298,7 @@ export class RelupNode {
       );
       const running = node;
       node.lastUpgrade = last;
+      node.releaseKeys = opts.releaseKeys;
       if (opts.sessionSigner) node.sessionIssuer = new SessionIssuer(opts.sessionSigner, subjects);
       node.restartModes = new RestartModes({
         node: opts.nodeId,

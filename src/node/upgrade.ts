@@ -3,6 +3,7 @@ import { nuid } from '@nats-io/nats-core';
 import { RelupError } from '../errors.ts';
 import { readManifest } from '../release/manifest.ts';
 import { pathExists } from '../release/path-exists.ts';
+import { checkReleaseSignature } from '../release/release-signature.ts';
 import { type CompiledRelup, compileRelupFile } from '../relup/compile.ts';
 import { runUpgrade, type UpgradeEvent } from '../relup/executor.ts';
 import type { Instruction, Plan } from '../relup/instruction.ts';
@@ -51,6 +52,7 @@ export async function planTransition(node: RelupNode, to: string, registry?: Reg
   if (to === from.version) throw new RelupError('BAD_OPTIONS', `release ${to} is already running`);
   const dir = join(node.releasesDir, to);
   const manifest = await readManifest(dir);
+  await checkReleaseSignature(dir, node.releaseKeys);
   const base = join(node.relupsDir, from.manifest.name);
   const upFile = join(base, `${from.version}-${to}.yaml`);
   const downFile = join(base, `${to}-${from.version}.yaml`);
