@@ -128,7 +128,7 @@ export const hotVsCold: Bench = {
           'so half the closed-loop capacity would already saturate the node; the load is half the open-loop capacity: ' +
           `${rate.toLocaleString('en')} say/s from ${SESSIONS} sessions (one per room) in a separate process, ` +
           `request timeout 5 s. Each run: ${settle} ms of load, the version change, ${settle} ms more. ` +
-          'Hot: `upgrade(node, { to })`. Cold: `node.stop()` (graceful: channels end, clients get a `closed` push) then `startNode` with the other release, same node id; ' +
+          'Hot: `node.upgrade({ to })`. Cold: `node.stop()` (graceful: channels end, clients get a `closed` push) then `startNode` with the other release, same node id; ' +
           'a client whose session was dropped connects again (retrying every 20 ms until the new node answers). ' +
           'Gap = longest time without any successful reply; lost = requests that got no successful reply (errors, timeouts, and requests due while the session was reconnecting); ' +
           'dropped = sessions the server closed. ' +

@@ -2,19 +2,20 @@
 // of examples/chat 1.0.0 → 1.1.0 with 1,000, 10,000 and 100,000 live channels, and the whole
 // upgrade time. Each up is followed by the down back to 1.0.0 (also measured), so every run
 // starts from the same release.
+
 import { startNats } from '../src/nats/local-server.ts';
-import { upgrade } from '../src/node/upgrade.ts';
+import type { RelupNode } from '../src/node/relup-node.ts';
 import { openChannels, serviceOf, startBenchNode } from './lib/nodes.ts';
 import { type Bench, type BenchContext, type BenchResult, figure } from './lib/result.ts';
 import { median, nowMs } from './lib/stats.ts';
 
 /** Pause and whole time of one upgrade; throws when it did not finish. */
 export async function timedUpgrade(
-  node: Parameters<typeof upgrade>[0],
+  node: RelupNode,
   to: string,
 ): Promise<{ pause: number; total: number; steps: Record<string, number> }> {
   const t0 = nowMs();
-  const report = await upgrade(node, { to });
+  const report = await node.upgrade({ to });
   const total = nowMs() - t0;
   if (report.outcome !== 'done' || report.pauseMs === undefined)
     throw new Error(`upgrade to ${to}: ${report.outcome} ${JSON.stringify(report.error ?? {})}`);
@@ -97,7 +98,7 @@ export const upgradePause: Bench = {
       ctx.notes.unshift(
         "Channels are opened directly through the node's `ServiceHost.openChannel` (real channel actors, each with its NATS subscription and its entry in one of 1,000 rooms), " +
           'not by 100,000 connect requests over NATS, which would only make the setup slow. No load runs during the upgrade (see benchmark 7 for that). ' +
-          'Pause = `UpgradeReport.pauseMs` (start of the first suspend step to the end of the last resume); whole = the `upgrade(node, { to })` call, planning included. ' +
+          'Pause = `UpgradeReport.pauseMs` (start of the first suspend step to the end of the last resume); whole = the `node.upgrade({ to })` call, planning included. ' +
           `Each run is one up followed by one down; ${ctx.runs} runs per count after a warm-up round trip.`,
       );
       return out;

@@ -22,9 +22,10 @@ export { type ErrorCode, ErrorCodes, RelupError, renderError } from './errors.ts
 export { createDeploymentAuth, type DeploymentAuth } from './nats/deployment-auth.ts';
 export { subjects } from './nats/subjects.ts';
 // the node
-export { disableService, enterMaintenance, leaveMaintenance, notifyClients } from './node/maintenance.ts';
-export { type NodeOptions, type NodeStatus, RelupNode, startNode } from './node/relup-node.ts';
-export { planTransition, type UpgradeRequest, upgrade } from './node/upgrade.ts';
+export type { NodeOptions, NodeStatus } from './node/node-types.ts';
+export { RelupNode, startNode } from './node/relup-node.ts';
+export { planTransition } from './node/upgrade/plan-transition.ts';
+export type { UpgradeRequest } from './node/upgrade/upgrade.ts';
 // redundant pairs
 export { type ElectionEvent, type ElectionOptions, PairElection } from './redundancy/election.ts';
 export { type Fence, FencedKv, type FencedValue } from './redundancy/fenced-kv.ts';

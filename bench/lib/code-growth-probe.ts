@@ -2,7 +2,6 @@
 // chat node with live channels goes 1.0.0 → 1.1.0 → 1.0.0 … `upgrades` times; the heap is read
 // after gc before the first upgrade, after the first round trip and every 10 upgrades.
 //   code-growth-probe.ts <nats url> <upgrades> <channels>
-import { upgrade } from '../../src/node/upgrade.ts';
 import { openChannels, serviceOf, startBenchNode } from './nodes.ts';
 import { runProbe } from './run-probe.ts';
 
@@ -39,7 +38,7 @@ async function main(): Promise<GrowthResult> {
   const samples: [number, number][] = [];
   for (let i = 1; i <= upgrades; i++) {
     const to = i % 2 === 1 ? '1.1.0' : '1.0.0';
-    const r = await upgrade(node, { to });
+    const r = await node.upgrade({ to });
     if (r.outcome !== 'done')
       throw new Error(`upgrade ${i} to ${to}: ${r.outcome} ${JSON.stringify(r.error)}`);
     if (i === 2) afterFirstRoundTrip = heap();

@@ -231,6 +231,20 @@ export class ActorHost {
     return { version: this.version, snapshot: persistLogic(this.logic, this.snapshot) };
   }
 
+  /** Whether a persisted snapshot restores into a logic without error (a stored actor's pre-flight). */
+  static restores(logic: AnyActorLogic, snapshot: unknown): boolean {
+    return restoreLogic(logic, snapshot).status !== 'error';
+  }
+
+  /**
+   * Checks, changing nothing, that this actor's state migrated by `migrate` restores into
+   * `logic`; throws SWAP_FAILED when it does not (pre-flight of an actor busy with a message).
+   */
+  checkRestore(logic: AnyActorLogic, migrate: (persisted: VersionedSnapshot) => unknown): void {
+    if (!ActorHost.restores(logic, migrate(this.persist())))
+      throw new RelupError('SWAP_FAILED', 'the migrated snapshot does not restore', { id: this.id });
+  }
+
   /**
    * Checks a swap without switching: persist → migrate → restore into the new logic → verify
    * the restored status. Throws SWAP_FAILED on any failure; the actor is untouched either way.

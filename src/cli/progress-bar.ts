@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { NodeEvent } from '../control/control-client.ts';
-import type { ProgressDisplay, ProgressNodes } from './progress.ts';
+import type { ProgressDisplay, ProgressNodes } from './progress-display.ts';
 import { applyEvent, elapsed, initialProgress, type NodeProgress } from './progress-state.ts';
 
 const WIDTH = 20;

@@ -1,5 +1,5 @@
 import type { NodeEvent } from '../control/control-client.ts';
-import type { ProgressDisplay } from './progress.ts';
+import type { ProgressDisplay } from './progress-display.ts';
 
 const UPGRADE_TYPES = new Set(['step_started', 'step_completed', 'step_failed', 'step_undone', 'state']);
 const SHOWN = new Set(['node', 'time', 'at', 'type', 'step', 'state', 'result', 'durationMs', 'error']);

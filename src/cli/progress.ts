@@ -1,16 +1,6 @@
-import type { NodeEvent } from '../control/control-client.ts';
 import { progressBar } from './progress-bar.ts';
+import type { ProgressDisplay, ProgressNodes } from './progress-display.ts';
 import { progressLines } from './progress-lines.ts';
-
-/** Shows the progress of upgrades as their events arrive. */
-export interface ProgressDisplay {
-  event(e: NodeEvent): void;
-  /** Ends the display (a live one renders its final frame). */
-  stop(): void;
-}
-
-/** The nodes a display follows: their ids and channel counts before the upgrade. */
-export type ProgressNodes = readonly { node: string; channels?: number }[];
 
 /**
  * A live bar per node on a terminal; otherwise, or for scripts (`--json`), one plain line per

@@ -1,5 +1,5 @@
 import { RelupError } from '../errors.ts';
-import type { NodeStatus } from '../node/relup-node.ts';
+import type { NodeStatus } from '../node/node-types.ts';
 import type { UpgradeReport } from '../relup/upgrade-report.ts';
 import { allDone, type NodeSummary, summaryOfError, summaryOfReport } from './cluster-summary.ts';
 import type { ControlClient } from './control-client.ts';

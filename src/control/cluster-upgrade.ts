@@ -1,6 +1,6 @@
 import { nuid } from '@nats-io/nats-core';
 import { RelupError } from '../errors.ts';
-import type { NodeStatus } from '../node/relup-node.ts';
+import type { NodeStatus } from '../node/node-types.ts';
 import type { UpgradeReport } from '../relup/upgrade-report.ts';
 import type { BarrierVerdict } from './barrier-signing.ts';
 import { barrierSubjects } from './barrier-subjects.ts';

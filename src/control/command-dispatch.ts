@@ -1,6 +1,5 @@
 import { RelupError, toRelupError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
-import type { RelupNode } from '../node/relup-node.ts';
 import type { CommandRegistry } from './command-registry.ts';
 import {
   badCommand,
@@ -10,11 +9,12 @@ import {
   MAX_COMMAND_ID,
 } from './command-schema.ts';
 import type { EventPublisher } from './event-publisher.ts';
+import type { NodeApi } from './node-api.ts';
 import type { CommandVerifier } from './signature.ts';
 
 /** What a command needs besides its bytes. */
 export interface DispatchContext {
-  node: RelupNode;
+  node: NodeApi;
   commands: CommandRegistry;
   /** Present when the node requires signed commands. */
   verifier: CommandVerifier | undefined;

@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import { RelupError } from '../errors.ts';
-import type { RelupNode } from '../node/relup-node.ts';
 import type { EventPublisher } from './event-publisher.ts';
+import type { NodeApi } from './node-api.ts';
 import type { CommandVerifier } from './signature.ts';
 
 /** What a command handler gets. */
 export interface CommandContext<A> {
-  node: RelupNode;
+  node: NodeApi;
   /** The arguments, parsed by the command's schema. */
   args: A;
   /** The command id chosen by the operator. */

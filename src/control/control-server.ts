@@ -1,12 +1,12 @@
 import type { Subscription } from '@nats-io/nats-core';
 import { renderError } from '../errors.ts';
 import { encode } from '../nats/codec.ts';
-import type { RelupNode } from '../node/relup-node.ts';
 import { dispatchCommand } from './command-dispatch.ts';
 import type { CommandRegistry } from './command-registry.ts';
 import { defaultCommands } from './default-commands.ts';
 import { serveDiscovery } from './discovery.ts';
 import { createEventPublisher, type EventPublisher } from './event-publisher.ts';
+import type { NodeApi } from './node-api.ts';
 import { CommandVerifier } from './signature.ts';
 import { EndpointStats, serveMicro } from './srv-endpoint.ts';
 
@@ -41,7 +41,7 @@ export interface ControlServer {
  * `relup.evt.<node>`, discovery on `relup.discover` and `$SRV`. Commands run concurrently
  * (status answers while an upgrade runs); the node's upgrade lock keeps upgrades one at a time.
  */
-export async function startControlServer(node: RelupNode, opts: ControlOptions = {}): Promise<ControlServer> {
+export async function startControlServer(node: NodeApi, opts: ControlOptions = {}): Promise<ControlServer> {
   const verifier =
     opts.operatorKeys === undefined
       ? undefined

@@ -4,8 +4,9 @@ import { renderError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
 import { respondOk } from '../nats/reply.ts';
 import { subjects } from '../nats/subjects.ts';
-import type { NodeStatus, RelupNode } from '../node/relup-node.ts';
+import type { NodeStatus } from '../node/node-types.ts';
 import { ENGINE_VERSION } from '../release/engine-version.ts';
+import type { NodeApi } from './node-api.ts';
 
 /** One node's answer on `relup.discover`: its status, plus where to reach it. */
 export interface DiscoveredNode extends NodeStatus {
@@ -30,7 +31,7 @@ export interface DiscoverOptions {
 }
 
 /** Answers `relup.discover` with the node's status, for as long as the subscription lives. */
-export function serveDiscovery(node: RelupNode, log?: Logger): Subscription {
+export function serveDiscovery(node: NodeApi, log?: Logger): Subscription {
   return node.nc.subscribe(node.subjects.discover, {
     callback: (err, msg) => {
       if (err) return log?.warn({ error: renderError(err) }, 'discovery subscription failed');

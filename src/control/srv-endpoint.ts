@@ -2,8 +2,8 @@ import type { Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { renderError } from '../errors.ts';
 import { respondOk } from '../nats/reply.ts';
-import type { RelupNode } from '../node/relup-node.ts';
 import { ENGINE_VERSION } from '../release/engine-version.ts';
+import type { NodeApi } from './node-api.ts';
 
 /** The micro-service name every relup node answers to on `$SRV.*`. */
 export const MICRO_NAME = 'relup';
@@ -32,7 +32,7 @@ export class EndpointStats {
  * `$SRV.<verb>.relup` and `$SRV.<verb>.relup.<node>`. The instance id is the node id (unique
  * in the cluster); the one endpoint is the control subject, which is not a queue group.
  */
-export function serveMicro(node: RelupNode, stats: EndpointStats, log?: Logger): Subscription[] {
+export function serveMicro(node: NodeApi, stats: EndpointStats, log?: Logger): Subscription[] {
   const started = new Date().toISOString();
   const control = node.subjects.control(node.id);
   const base = () => ({

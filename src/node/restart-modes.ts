@@ -47,7 +47,7 @@ const COMPACT_EVERY_PASSES = 60;
 /** Writes in flight at once during a flush: a node of 100k busy channels must not open 100k requests. */
 const FLUSH_WIDTH = 256;
 
-/** Which part of a service still waits for {@link RestartModes.startService}. */
+/** Which part of a service still waits for {@link RestartModes.startWaiting}. */
 type Waiting = 'service' | 'acceptor';
 
 /**
@@ -58,8 +58,8 @@ type Waiting = 'service' | 'acceptor';
  * | component | `restart` | `clear` | `cleanup` |
  * |---|---|---|---|
  * | channels | sessions persisted (write-behind) and restored as live channels | this node's persisted sessions deleted | this node's and dead nodes' sessions deleted; none restored |
- * | service (named actors) | actors persisted; a later claim restores one | records deleted (but those of other live nodes) | same deletions; the service waits for `startService` |
- * | acceptor | started at boot | started at boot with nothing held (a fresh acceptor holds nothing) | not started until `startService` |
+ * | service (named actors) | actors persisted; a later claim restores one | records deleted (but those of other live nodes) | same deletions; the service waits for `startWaiting` |
+ * | acceptor | started at boot | started at boot with nothing held (a fresh acceptor holds nothing) | not started until `startWaiting` |
  *
  * In every mode the named-actor ownership entries this node left behind are released at boot:
  * a new run owns nothing yet, and a stale entry of a live node id blocks every other claimer.
@@ -287,7 +287,7 @@ export class RestartModes implements StatePersistence {
       this.waiting.set(host.name, 'service');
       this.deps.log.info(
         { node: this.node, service: host.name },
-        'restart modes: service waits for startService',
+        'restart modes: service waits for startWaiting',
       );
       return;
     }
@@ -298,7 +298,7 @@ export class RestartModes implements StatePersistence {
   }
 
   /** Starts what still waits of a service (restart mode `cleanup`); false when nothing waited. */
-  async startService(name: string): Promise<boolean> {
+  async startWaiting(name: string): Promise<boolean> {
     const host = this.deps.services.get(name);
     if (!host) throw new RelupError('UNKNOWN_SERVICE', `service ${name} does not run on this node`);
     const waiting = this.waiting.get(name);
@@ -310,7 +310,7 @@ export class RestartModes implements StatePersistence {
     return true;
   }
 
-  /** Services (or their acceptors) waiting for startService. */
+  /** Services (or their acceptors) waiting for startWaiting. */
   waitingServices(): string[] {
     return [...this.waiting.keys()];
   }

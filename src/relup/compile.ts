@@ -44,9 +44,14 @@ export function compileRelup(input: CompileInput): CompiledRelup {
   const to = input.toManifest;
   const spec = validateRelup(parseRelup(input.source, input.file), { registry, from, to });
   const base = { release: spec.release, options: spec.options, registry };
-  const plan = compileDirection(spec.up, { ...base, direction: 'up', from, to }, spec);
+  const plan = compileDirection(spec.up, { ...base, direction: 'up', from, to }, spec, registry);
   const downEntries = spec.down === 'auto' ? invertEntries(spec.up, plan, registry) : spec.down;
-  const down = compileDirection(downEntries, { ...base, direction: 'down', from: to, to: from }, spec);
+  const down = compileDirection(
+    downEntries,
+    { ...base, direction: 'down', from: to, to: from },
+    spec,
+    registry,
+  );
   return { plan, down };
 }
 
@@ -58,10 +63,15 @@ export async function compileRelupFile(
   return compileRelup({ ...input, source: await readFile(path, 'utf8'), file: path });
 }
 
-function compileDirection(entries: readonly Entry[], ctx: StageContext, spec: RelupSpec): Plan {
+function compileDirection(
+  entries: readonly Entry[],
+  ctx: StageContext,
+  spec: RelupSpec,
+  registry: Registry,
+): Plan {
   const expanded = expandEntries(entries, ctx);
   checkRepeats(allSteps(expanded), spec.file);
-  const parts = orderSteps(insertHooks(applyModifications(expanded, ctx), spec.hooks), ctx);
+  const parts = orderSteps(insertHooks(applyModifications(expanded, ctx, registry), spec.hooks), ctx);
   checkPlan(parts, ctx);
   checkCoverage(parts, ctx);
   return buildPlan(parts, ctx);

@@ -58,6 +58,12 @@ export interface StepContext {
   signal: AbortSignal;
 }
 
+/** Where compile stages look instructions up (a `Registry` is one). */
+export interface InstructionLookup {
+  getInstruction(name: string): Instruction | undefined;
+  instructionNames(): string[];
+}
+
 /**
  * An instruction of the relup language: one file each in `relup/instructions/`. It declares
  * where it may stand, what it depends on, how it runs, and how it is undone.

@@ -1,27 +1,16 @@
 import { RelupError } from '../errors.ts';
 import { BUILTIN_INSTRUCTIONS } from './builtins.ts';
-import type { Instruction } from './instruction.ts';
+import type { Instruction, InstructionLookup } from './instruction.ts';
+import type { Modification } from './modification.ts';
 import { standard } from './modifications/standard.ts';
-import type { PlanParts } from './plan-parts.ts';
-import type { StageContext } from './stage-context.ts';
-
-/** What a modification knows besides the plan: the stage context and its own name (the origin of its steps). */
-export interface ModifyContext extends StageContext {
-  origin: string;
-}
-
-/** A named, pure rewrite of a plan before ordering (edeliver's `modify_relup`); returns new parts. */
-export type Modification = (parts: PlanParts, ctx: ModifyContext) => PlanParts;
 
 /** The instructions and modifications a compile may use; users add their own. */
-export interface Registry {
+export interface Registry extends InstructionLookup {
   /** Adds an instruction; its name must be new and snake_case. */
   instruction(def: Instruction): Registry;
   /** Adds a modification that relup files can name in `options.modifications`. */
   modification(name: string, fn: Modification): Registry;
-  getInstruction(name: string): Instruction | undefined;
   getModification(name: string): Modification | undefined;
-  instructionNames(): string[];
   modificationNames(): string[];
 }
 

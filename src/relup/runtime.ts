@@ -33,7 +33,7 @@ export interface UpgradeRuntime {
   suspendService(service: string, timeoutMs: number): Promise<BulkResult>;
   resumeService(service: string): Promise<void>;
   /** Switches the service's code pointer to a prepared version (new actors use it). */
-  loadService(service: string, version: string): Promise<void>;
+  switchCode(service: string, version: string): Promise<void>;
   /** Migrates every live actor and channel of the service into the loaded code, all or none. */
   codeChange(service: string, req: CodeChangeRequest): Promise<void>;
   /** Runs the migration on copies of every live snapshot; throws the first failure, changes nothing. */

@@ -1,4 +1,4 @@
-import type { Registry } from './registry.ts';
+import type { InstructionLookup } from './instruction.ts';
 import type { ReleaseInfo } from './release-info.ts';
 import type { RelupOptions } from './spec.ts';
 
@@ -11,5 +11,6 @@ export interface StageContext {
   /** The release the plan arrives at. */
   to: ReleaseInfo;
   options: RelupOptions;
-  registry: Registry;
+  /** The instructions the relup may use. */
+  registry: InstructionLookup;
 }

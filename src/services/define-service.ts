@@ -1,4 +1,5 @@
 import type { AnyActorLogic } from 'xstate';
+import type { VersionedSnapshot } from '../actors/actor-host.ts';
 import { RelupError } from '../errors.ts';
 
 /** What a code_change receives: the persisted state, the versions and the relup's `extra`. */
@@ -11,6 +12,16 @@ export interface CodeChangeArgs {
   /** `channel` for a channel actor, else the named actor's kind (e.g. `room`). */
   kind: string;
   extra: Record<string, unknown>;
+}
+
+/** The migrate function of a swap: the service's codeChange, or the snapshot as it is. */
+export function migrator(
+  owner: ServiceDefinition,
+  req: Omit<CodeChangeArgs, 'snapshot'>,
+): ((persisted: VersionedSnapshot) => unknown) | undefined {
+  const codeChange = owner.codeChange;
+  if (!codeChange) return undefined;
+  return (persisted) => codeChange({ ...req, snapshot: persisted.snapshot });
 }
 
 /** A service: versioned xstate logic for its channels and named actors, plus state migration. */

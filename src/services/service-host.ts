@@ -1,22 +1,16 @@
 import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
-import {
-  ActorHost,
-  type EmitHandler,
-  type StateRecorder,
-  type VersionedSnapshot,
-} from '../actors/actor-host.ts';
+import { ActorHost, type EmitHandler, type StateRecorder } from '../actors/actor-host.ts';
 import type { Child, ExitReason } from '../actors/child.ts';
 import type { ActorRegistry } from '../actors/registry.ts';
 import { RelupError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
 import { respondError, respondOk } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
-import type { SessionPolicy } from '../node/session-policy.ts';
 import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
-import type { CodeChangeArgs, ServiceDefinition } from './define-service.ts';
+import type { ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
 import { isHostEvent } from './host-events.ts';
 import { channelJournalKey, type RecordWriter, recordEvent, writeSnapshot } from './kept-actor.ts';
@@ -24,6 +18,7 @@ import type { NamedActors } from './named-actors.ts';
 import { requestEnvelope } from './request-envelope.ts';
 import { ServiceStats } from './service-stats.ts';
 import { RENEW, type SessionCredentials, type SessionIssuer } from './session-credentials.ts';
+import type { SessionPolicy } from './session-policy.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { type ChannelRecord, channelKey } from './snapshot-store.ts';
 import {
@@ -535,14 +530,4 @@ export class ServiceHost implements Child {
     }
     entry.actor.enqueue(requestEnvelope(event, msg, this.stats));
   }
-}
-
-/** The migrate function of a swap: the service's codeChange, or the snapshot as it is. */
-export function migrator(
-  owner: ServiceDefinition,
-  req: Omit<CodeChangeArgs, 'snapshot'>,
-): ((persisted: VersionedSnapshot) => unknown) | undefined {
-  const codeChange = owner.codeChange;
-  if (!codeChange) return undefined;
-  return (persisted) => codeChange({ ...req, snapshot: persisted.snapshot });
 }

@@ -3,9 +3,23 @@ import { RelupError } from '../errors.ts';
 import { isSubjectToken } from '../nats/subjects.ts';
 import type { JournaledEvent } from './event-journal.ts';
 import { channelJournalKey, namedJournalKey } from './kept-actor.ts';
-import type { ServiceHost } from './service-host.ts';
 import { type ChannelRecord, namedKey } from './snapshot-store.ts';
 import type { StatePersistence } from './state-persistence.ts';
+
+/** The side of a service host that restoring a session needs (a `ServiceHost` is one). */
+export interface SessionHost {
+  readonly name: string;
+  hasSession(session: string): boolean;
+  openChannel(
+    session: string,
+    input: Record<string, unknown>,
+    restored?: RestoredState,
+    adminProof?: string,
+  ): ActorHost;
+  /** The super-admin proof of a stored session, when a token configured now made it. */
+  honouredProof(rec: ChannelRecord): string | undefined;
+  persistSession(session: string): Promise<void>;
+}
 
 /** The reply to a connect request that resumed a session. */
 export interface ResumedReply {
@@ -39,7 +53,7 @@ export interface RestoredState {
  * `events` are the session's journaled events when the caller read them already.
  */
 async function rebuildChannel(
-  host: ServiceHost,
+  host: SessionHost,
   p: StatePersistence,
   rec: ChannelRecord,
   events?: JournaledEvent[],
@@ -66,7 +80,7 @@ async function rebuildChannel(
  * record is then kept untouched, never dropped.
  */
 export async function restoreChannel(
-  host: ServiceHost,
+  host: SessionHost,
   p: StatePersistence,
   rec: ChannelRecord,
   events?: JournaledEvent[],
@@ -88,7 +102,7 @@ export async function restoreChannel(
  * nobody serves the session yet; once the lease lapses, a reconnect restores it.
  */
 export async function resumeSession(
-  host: ServiceHost,
+  host: SessionHost,
   p: StatePersistence,
   session: unknown,
   presented: (session: string) => string | undefined,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { type NodeOptions, type RelupNode, startNode } from '../../src/node/relup-node.ts';
+import type { NodeOptions } from '../../src/node/node-types.ts';
+import { type RelupNode, startNode } from '../../src/node/relup-node.ts';
 
 /** The example's releases folder. */
 export const CHAT_RELEASES = fileURLToPath(new URL('../../examples/chat/releases', import.meta.url));

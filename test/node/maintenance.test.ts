@@ -2,12 +2,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../src/nats/codec.ts';
-import {
-  disableService,
-  enterMaintenance,
-  leaveMaintenance,
-  notifyClients,
-} from '../../src/node/maintenance.ts';
 import type { RelupNode } from '../../src/node/relup-node.ts';
 import { sealRelease } from '../../src/release/manifest.ts';
 import { Session } from '../../src/services/client.ts';
@@ -82,7 +76,7 @@ describe('maintenance mode (real NATS)', () => {
     });
     await nc.flush();
 
-    const result = await enterMaintenance(node, {
+    const result = await node.enterMaintenance({
       message: 'upgrade tonight',
       graceMs: 300,
       tickMs: 100,
@@ -118,7 +112,7 @@ describe('maintenance mode (real NATS)', () => {
     );
     expect((await admin2.request({ type: 'history' })).ok).toBe(true);
     expect(result.stopped).toEqual([]);
-    await leaveMaintenance(node);
+    await node.leaveMaintenance();
     expect(node.state).toBe('ready');
     const back = await Session.open(nc, 'chat', { user: 'u2', room: 'r' }, { prefix: 'mm' });
     expect((await back.request({ type: 'say', text: 'hi' })).ok).toBe(true);
@@ -140,10 +134,7 @@ describe('maintenance mode (real NATS)', () => {
     );
     const user = await Session.open(nc, 'chat', { user: 'u', room: 'k' }, { prefix: 'keep' });
     // A maintenance reason that does not disconnect anyone by itself: the session meets the gate on its next message.
-    node.lifecycle.send({
-      type: 'MAINTENANCE_ON',
-      entry: { reason: 'manual', message: 'gate test', since: new Date().toISOString() },
-    });
+    node.maintenance.addReason({ reason: 'manual', message: 'gate test', since: new Date().toISOString() });
     await expect(user.request({ type: 'say', text: 'x' })).rejects.toMatchObject({ code: 'MAINTENANCE' });
     await expect(user.request({ type: 'say', text: 'x' })).rejects.toMatchObject({ code: 'UNKNOWN_SESSION' });
     expect((await admin.request({ type: 'say', text: 'admin still here' })).ok).toBe(true);
@@ -154,8 +145,8 @@ describe('maintenance mode (real NATS)', () => {
       { prefix: 'keep' },
     );
     expect((await admin2.request({ type: 'history' })).ok).toBe(true);
-    expect(notifyClients(node, { type: 'notice', message: 'hello admins' })).toBe(2);
-    await leaveMaintenance(node);
+    expect(node.notifyClients({ type: 'notice', message: 'hello admins' })).toBe(2);
+    await node.leaveMaintenance();
   });
 
   it('skips scheduled jobs and disables event listeners in maintenance unless allowed', async () => {
@@ -174,7 +165,7 @@ describe('maintenance mode (real NATS)', () => {
     node.events.on('custom', () => heard.push('allowed'), { allowInMaintenance: true });
     expect(await node.scheduler.tick('plain')).toBe('ran');
     node.events.emit('custom');
-    const entered = await enterMaintenance(node, { message: 'jobs test' });
+    const entered = await node.enterMaintenance({ message: 'jobs test' });
     // chat is not required in maintenance: stopped, and its connects are refused with the reason.
     expect(entered.stopped).toEqual(['chat']);
     const nc = await nats.connect();
@@ -190,7 +181,7 @@ describe('maintenance mode (real NATS)', () => {
     expect(heard).toEqual(['plain', 'allowed', 'allowed']);
     expect(node.status().jobs.find((j) => j.name === 'plain')).toMatchObject({ runs: 1, skipped: 1 });
     expect([plain, allowed]).toEqual([1, 1]);
-    await leaveMaintenance(node);
+    await node.leaveMaintenance();
     expect(await node.scheduler.tick('plain')).toBe('ran');
   });
 
@@ -211,7 +202,7 @@ describe('maintenance mode (real NATS)', () => {
         message: expect.stringContaining('ghost'),
       },
     );
-    await disableService(node, 'presence');
+    await node.disableService('presence');
     expect(node.state).toBe('ready');
     expect(node.status().disabled).toEqual(['presence']);
     const s = await Session.open(nc, 'chat', { user: 'u', room: 'd' }, { prefix: 'dep' });

@@ -1,6 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeOptions, RelupNode } from '../../src/node/relup-node.ts';
+import type { NodeOptions } from '../../src/node/node-types.ts';
+import type { RelupNode } from '../../src/node/relup-node.ts';
 import { Session } from '../../src/services/client.ts';
 import { SnapshotStore } from '../../src/services/snapshot-store.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
@@ -107,8 +108,8 @@ describe('restart modes `clear`, `cleanup`, per component, and version changes a
       code: 'UNKNOWN_ACTOR',
     });
 
-    expect(await node.startService('chat')).toBe(true);
-    expect(await node.startService('chat')).toBe(false);
+    expect(await node.startWaiting('chat')).toBe(true);
+    expect(await node.startWaiting('chat')).toBe(false);
     expect(node.restartModes.waitingServices()).toEqual([]);
     await expect(s.request({ type: 'say', text: 'x' })).rejects.toMatchObject({ code: 'UNKNOWN_SESSION' });
     await expect(other.s.request({ type: 'say', text: 'x' })).rejects.toMatchObject({
@@ -117,7 +118,7 @@ describe('restart modes `clear`, `cleanup`, per component, and version changes a
     const fresh = await Session.open(nc, 'chat', { user: 'bob', room: 'cup' });
     expect(await fresh.request({ type: 'history' })).toEqual({ ok: true, messages: [] });
     expect((await fresh.request({ type: 'say', text: 'new' })).seq).toBe(1);
-    await expect(node.startService('nope')).rejects.toMatchObject({ code: 'UNKNOWN_SERVICE' });
+    await expect(node.startWaiting('nope')).rejects.toMatchObject({ code: 'UNKNOWN_SERVICE' });
   });
 
   it('per component: { acceptor: cleanup } restores sessions and rooms but admits no one until startService', async () => {
@@ -129,7 +130,7 @@ describe('restart modes `clear`, `cleanup`, per component, and version changes a
     });
     // Only at boot does a component wait: this node's boot was its first, so it waits too.
     expect(first.restartModes.waitingServices()).toEqual(['chat']);
-    await first.startService('chat');
+    await first.startWaiting('chat');
     const nc = await nats.connect();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'pc' });
     await s.request({ type: 'say', text: 'one' });
@@ -141,7 +142,7 @@ describe('restart modes `clear`, `cleanup`, per component, and version changes a
     await expect(Session.open(nc, 'chat', { user: 'bob', room: 'pc' })).rejects.toMatchObject({
       code: 'UNKNOWN_SERVICE',
     });
-    expect(await second.startService('chat')).toBe(true);
+    expect(await second.startWaiting('chat')).toBe(true);
     const late = await Session.open(nc, 'chat', { user: 'bob', room: 'pc' });
     expect((await late.request({ type: 'history' })).messages).toHaveLength(2);
   });

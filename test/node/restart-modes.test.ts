@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { upgrade } from '../../src/node/upgrade.ts';
 import { Session } from '../../src/services/client.ts';
 import { channelKey, SnapshotStore } from '../../src/services/snapshot-store.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
@@ -94,7 +93,7 @@ describe('restart mode `restart` across a real node restart', () => {
     ];
     expect(await versions()).toEqual(['1.0.0', '1.0.0']);
     // The swap takes no message: without the version in the dirty check, a restart would find 1.0.0 records.
-    expect((await upgrade(node, { to: '1.1.0' })).outcome).toBe('done');
+    expect((await node.upgrade({ to: '1.1.0' })).outcome).toBe('done');
     await node.restartModes.flush();
     expect(await versions()).toEqual(['1.1.0', '1.1.0']);
   });

@@ -132,8 +132,8 @@ export class RecordingRuntime implements UpgradeRuntime {
   async resumeService(service: string) {
     this.calls.push(`resumeService ${service}`);
   }
-  async loadService(service: string, version: string) {
-    this.calls.push(`loadService ${service} ${version}`);
+  async switchCode(service: string, version: string) {
+    this.calls.push(`switchCode ${service} ${version}`);
     this.versions.set(service, version);
   }
   async codeChange(service: string, req: CodeChangeRequest) {

@@ -64,7 +64,7 @@ describe('running a compiled plan against the runtime', () => {
       'suspendAcceptors',
       'suspendChannels 3000',
       'suspendService chat 3000',
-      'loadService chat 2.1.0',
+      'switchCode chat 2.1.0',
       'codeChange chat up 2.0.0->2.1.0 {"defaultTopic":"general"}',
       'resumeService chat',
       'startService presence 0.1.0',
@@ -89,7 +89,7 @@ describe('running a compiled plan against the runtime', () => {
       'stopService presence',
       'suspendService chat 3000',
       'codeChange chat down 2.1.0->2.0.0 {"defaultTopic":"general"}',
-      'loadService chat 2.0.0',
+      'switchCode chat 2.0.0',
       'resumeService chat',
       'resumeChannels',
       'resumeAcceptors',
@@ -104,7 +104,7 @@ describe('running a compiled plan against the runtime', () => {
       await instructionOf(step).run(contextOf(step, runtime, down));
     expect(runtime.calls).toContain('apply migrations/unbackfill.ts down {"batch":10}');
     expect(runtime.calls).toContain('codeChange chat down 2.1.0->2.0.0 {"defaultTopic":"general"}');
-    expect(runtime.calls).toContain('loadService chat 2.0.0');
+    expect(runtime.calls).toContain('switchCode chat 2.0.0');
   });
 });
 

@@ -58,8 +58,8 @@ function fakeNode() {
       await call(`resumeService ${s}`);
       suspended.delete(s);
     },
-    loadService: async (s, v) => {
-      await call(`loadService ${s}@${v}`);
+    switchCode: async (s, v) => {
+      await call(`switchCode ${s}@${v}`);
       versions.set(s, v);
     },
     codeChange: (s, req) => call(`codeChange ${s} ${req.direction}`),
@@ -140,8 +140,8 @@ const instructions = new Map<string, Instruction>(
     instruction(
       'load',
       'effect',
-      (c) => c.runtime.loadService(target(c), version(c)),
-      (c) => c.runtime.loadService(target(c), c.plan.from),
+      (c) => c.runtime.switchCode(target(c), version(c)),
+      (c) => c.runtime.switchCode(target(c), c.plan.from),
     ),
     instruction(
       'code_change',
@@ -376,7 +376,7 @@ describe('executor', () => {
     expect(report.outcome).toBe('rolled_back');
     expect(report.error).toMatchObject({ code: 'STEP_FAILED', details: { step: 'code_change:room' } });
     expect(node.calls.slice(node.calls.indexOf('codeChange room up') + 1)).toEqual([
-      'loadService room@1.0.0',
+      'switchCode room@1.0.0',
       'resumeService room',
       'resumeAcceptors',
       'unloadObjectCode room@1.1.0',
@@ -390,7 +390,7 @@ describe('executor', () => {
   it('fails with the incident when an undo fails, and undoes nothing after it', async () => {
     const node = fakeNode();
     node.failing.set('codeChange room up', new RelupError('SWAP_FAILED', 'bad snapshot'));
-    node.failing.set('loadService room@1.0.0', new Error('old code gone'));
+    node.failing.set('switchCode room@1.0.0', new Error('old code gone'));
     const { report, states, events } = await run(roomPlan(), node);
     expect(states.slice(-2)).toEqual(['rolling_back', 'failed']);
     expect(report.outcome).toBe('failed');
@@ -403,7 +403,7 @@ describe('executor', () => {
         undo: { step: 'load:room', error: { code: 'STEP_FAILED', message: 'old code gone' } },
       },
     });
-    expect(node.calls.at(-1)).toBe('loadService room@1.0.0');
+    expect(node.calls.at(-1)).toBe('switchCode room@1.0.0');
     expect(node.suspended).toEqual(new Set(['acceptors', 'room']));
     expect(report.pauseMs).toBeUndefined();
     expect(events.at(-1)).toMatchObject({

@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { upgrade } from '../../src/node/upgrade.ts';
 import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
@@ -49,7 +48,7 @@ describe('hot upgrade of examples/chat 1.0.0 → 1.1.0 and back, while clients k
     await Promise.all(sessions.map((s) => s.request({ type: 'history', since: 0 })));
     expect(roomContext(node, 'hot')).toHaveProperty('seq');
 
-    const up = await upgrade(node, { to: '1.1.0' });
+    const up = await node.upgrade({ to: '1.1.0' });
     expect(up.outcome, JSON.stringify(up.error)).toBe('done');
     expect(node.release.version).toBe('1.1.0');
     const migrated = roomContext(node, 'hot');
@@ -64,7 +63,7 @@ describe('hot upgrade of examples/chat 1.0.0 → 1.1.0 and back, while clients k
       topic: 'relup',
     });
 
-    const down = await upgrade(node, { to: '1.0.0' });
+    const down = await node.upgrade({ to: '1.0.0' });
     expect(down.outcome, JSON.stringify(down.error)).toBe('done');
     expect(node.release.version).toBe('1.0.0');
     const back = roomContext(node, 'hot');

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { resolveFailedScript, upgrade } from '../../src/node/upgrade.ts';
 import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
@@ -109,7 +108,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
   it('before the point of no return: new code whose hash does not match → aborted, nothing changed', async () => {
     const { node, sessions } = await nodeWithTraffic('hash');
     const before = fingerprint(node);
-    const report = await upgrade(node, { to: '1.2.0' });
+    const report = await node.upgrade({ to: '1.2.0' });
     expect(report.outcome).toBe('aborted');
     expect(report.error?.code).toBe('HASH_MISMATCH');
     expect(report.steps.some((s) => s.op === 'point_of_no_return' && s.result === 'ok')).toBe(false);
@@ -122,7 +121,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     const chat = node.services.get('chat')!;
     await chat.acceptor.stop();
     const before = fingerprint(node);
-    const report = await upgrade(node, { to: '1.1.0' });
+    const report = await node.upgrade({ to: '1.1.0' });
     expect(report.outcome).toBe('aborted');
     expect(report.error?.code).toBe('CHECK_FAILED');
     expect(report.error?.message).toMatch(/acceptor of chat is not subscribed/);
@@ -139,7 +138,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
       .next().value!;
     lost.sub.unsubscribe();
     const before = fingerprint(node);
-    const report = await upgrade(node, { to: '1.1.0' });
+    const report = await node.upgrade({ to: '1.1.0' });
     expect(report.outcome).toBe('aborted');
     expect(report.error?.code).toBe('CHECK_FAILED');
     expect(report.error?.message).toMatch(/session \S+ is not subscribed/);
@@ -160,7 +159,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     const nc = await nats.connect();
     const s = await Session.open(nc, 'chat', { user: 'n', room: 'nosus' }, { prefix: 'nosus' });
     await s.request({ type: 'say', text: 'before' });
-    const report = await upgrade(node, { to: '1.1.0' });
+    const report = await node.upgrade({ to: '1.1.0' });
     expect(report.outcome, JSON.stringify(report.error)).toBe('done');
     expect(report.steps.find((st) => st.op === 'suspend_channels')).toMatchObject({
       result: 'warning',
@@ -172,7 +171,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
   it('before the point of no return: a migration that throws on a copy of live state → aborted, nothing changed', async () => {
     const { node, sessions } = await nodeWithTraffic('pre');
     const before = fingerprint(node);
-    const report = await upgrade(node, { to: '1.3.0' });
+    const report = await node.upgrade({ to: '1.3.0' });
     expect(report.outcome).toBe('aborted');
     expect(report.error?.code).toBe('PREFLIGHT_FAILED');
     expect(fingerprint(node)).toEqual(before);
@@ -197,7 +196,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     })();
     // The node as it is the moment the rollback ends, before maintenance mode reduces it.
     let rolledBack: ReturnType<typeof fingerprint> | undefined;
-    const report = await upgrade(node, {
+    const report = await node.upgrade({
       to: '1.4.0',
       onEvent: (e) => {
         if (e.type === 'state' && e.state === 'rolled_back') rolledBack = fingerprint(node);
@@ -233,10 +232,10 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     ).rejects.toMatchObject({
       code: expect.stringMatching(/MAINTENANCE|UNKNOWN_SERVICE/),
     });
-    const retried = await resolveFailedScript(node, 'retry');
+    const retried = await node.resolveFailedScript('retry');
     expect(retried.outcome).toBe('rolled_back');
     expect(node.state).toBe('maintenance');
-    const skipped = await resolveFailedScript(node, 'skip');
+    const skipped = await node.resolveFailedScript('skip');
     expect(skipped.outcome).toBe('done');
     expect(skipped.steps.some((s) => s.op === 'apply')).toBe(false);
     expect(node.state).toBe('ready');
@@ -265,7 +264,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     // A round trip on another session of the same node: the stall has reached its channel by then.
     await fine!.request({ type: 'history' });
     const before = fingerprint(node);
-    const report = await upgrade(node, { to: '1.1.1' });
+    const report = await node.upgrade({ to: '1.1.1' });
     expect(report.outcome).toBe('rolled_back');
     expect(report.error?.code).toBe('SUSPEND_TIMEOUT');
     expect(JSON.stringify(report.error?.details)).toContain(stuck!.id);
@@ -281,7 +280,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
 
   it('a rollback that fails too leaves the node in maintenance with the incident', async () => {
     const { node } = await nodeWithTraffic('inc');
-    const report = await upgrade(node, { to: '1.6.0' });
+    const report = await node.upgrade({ to: '1.6.0' });
     expect(report.outcome).toBe('failed');
     expect(report.error?.code).toBe('ROLLBACK_FAILED');
     expect(node.state).toBe('maintenance');
@@ -295,7 +294,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
 
   it('a failing low-priority apply is reported as a warning and the upgrade goes on', async () => {
     const { node } = await nodeWithTraffic('low');
-    const report = await upgrade(node, { to: '1.5.0' });
+    const report = await node.upgrade({ to: '1.5.0' });
     expect(report.outcome).toBe('done');
     expect(report.steps.find((s) => s.op === 'apply')?.result).toBe('warning');
     expect(node.release.version).toBe('1.5.0');
@@ -311,7 +310,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     const atBarrier = new Promise<void>((r) => {
       reached = r;
     });
-    const first = upgrade(node, {
+    const first = node.upgrade({
       to: '1.1.0',
       barrier: () => {
         reached();
@@ -319,7 +318,7 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
       },
     });
     await atBarrier;
-    await expect(upgrade(node, { to: '1.1.0' })).rejects.toMatchObject({ code: 'BUSY' });
+    await expect(node.upgrade({ to: '1.1.0' })).rejects.toMatchObject({ code: 'BUSY' });
     release();
     expect((await first).outcome).toBe('done');
   });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { upgrade } from '../../src/node/upgrade.ts';
 import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
@@ -54,7 +53,7 @@ describe('a relup whose hook stops a service migrates its kept state with the re
     const nc = await nats.connect();
     const s = await Session.open(nc, 'chat', { user: 'u', room: 'kept' });
     await s.request({ type: 'say', text: 'said before' });
-    const report = await upgrade(node, { to: '1.1.0' });
+    const report = await node.upgrade({ to: '1.1.0' });
     expect(report.outcome, JSON.stringify(report.error)).toBe('done');
     const again = await Session.open(nc, 'chat', { user: 'v', room: 'kept' });
     const history = (await again.request({ type: 'history' })).messages as { text: string; topic: string }[];
@@ -72,7 +71,7 @@ describe('a relup whose hook stops a service migrates its kept state with the re
     const nc = await nats.connect();
     const s = await Session.open(nc, 'chat', { user: 'u', room: 'back' });
     await s.request({ type: 'say', text: 'kept as it was' });
-    const report = await upgrade(node, { to: '1.4.0' });
+    const report = await node.upgrade({ to: '1.4.0' });
     expect(report.outcome).toBe('rolled_back');
     const stored = (await node.restartModes.store.getNamed('chat.room.back'))!;
     expect(stored.value.snapshot.version).toBe('1.0.0');

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { upgrade } from '../../src/node/upgrade.ts';
 import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
@@ -48,7 +47,7 @@ describe('relup hooks around an upgrade (real NATS)', () => {
     const s = await Session.open(nc, 'chat', { user: 'u', room: 'h' }, { onPush: (m) => pushes.push(m) });
     await s.request({ type: 'say', text: 'before' });
     let refusedDuring: unknown;
-    const report = await upgrade(node, {
+    const report = await node.upgrade({
       to: '1.1.0',
       onEvent: (e) => {
         // While maintenance holds, a new client is refused with the reason.

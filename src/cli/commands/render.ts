@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { NodeSummary } from '../../control/cluster-summary.ts';
-import type { NodeStatus } from '../../node/relup-node.ts';
+import type { NodeStatus } from '../../node/node-types.ts';
 import type { UpgradeReport } from '../../relup/upgrade-report.ts';
 
 /** Rows as left-aligned columns under a header. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { NodeStatus } from '../../node/relup-node.ts';
+import type { NodeStatus } from '../../node/node-types.ts';
 import { run } from './context.ts';
 import { nodeOption } from './options.ts';
 import { renderStatuses } from './render.ts';

@@ -3,9 +3,10 @@ import { clusterCheck } from '../../control/cluster-check.ts';
 import { type ClusterMode, clusterUpgrade } from '../../control/cluster-upgrade.ts';
 import type { ControlClient } from '../../control/control-client.ts';
 import { RelupError } from '../../errors.ts';
-import type { NodeStatus } from '../../node/relup-node.ts';
+import type { NodeStatus } from '../../node/node-types.ts';
 import type { UpgradeReport } from '../../relup/upgrade-report.ts';
-import { createProgress, type ProgressNodes } from '../progress.ts';
+import { createProgress } from '../progress.ts';
+import type { ProgressNodes } from '../progress-display.ts';
 import { type Ctl, reportError } from './context.ts';
 import { channelCount, renderReport, renderSummary } from './render.ts';
 

@@ -1,10 +1,9 @@
-import { disconnectClients, notifyClients } from '../../node/maintenance.ts';
 import { defineCommand } from '../command-registry.ts';
 import { disconnectArgs, notifyArgs } from '../command-schema.ts';
 
 /** `notify { message }`: a `{ type: 'notice', message }` push to every client session. */
 export const notifyCommand = defineCommand('notify', notifyArgs, async ({ node, args }) => ({
-  sessions: notifyClients(node, { type: 'notice', message: args.message }),
+  sessions: node.notifyClients({ type: 'notice', message: args.message }),
 }));
 
 /** `disconnect_clients { except?, reason? }`: ends every session but super-admins' and the listed ones. */
@@ -12,7 +11,7 @@ export const disconnectClientsCommand = defineCommand(
   'disconnect_clients',
   disconnectArgs,
   async ({ node, args }) => ({
-    disconnected: await disconnectClients(node, {
+    disconnected: await node.disconnectClients({
       keepSuperAdmins: true,
       ...(args.except && { except: args.except }),
       ...(args.reason && { reason: args.reason }),

@@ -12,7 +12,7 @@ export const makePermanentCommand = defineCommand(
   makePermanentArgs,
   async ({ node, args }) => {
     // Mid-upgrade the release the node ends on is not known yet: the permanent one must not drift from it.
-    const upgrading = node.lock.running;
+    const upgrading = node.upgrading;
     if (upgrading !== undefined)
       throw new RelupError('BUSY', `upgrade ${upgrading} is running: make_permanent waits until it ends`, {
         running: upgrading,

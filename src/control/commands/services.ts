@@ -1,24 +1,22 @@
-import { disableService } from '../../node/maintenance.ts';
-import { resolveFailedScript } from '../../node/upgrade.ts';
 import { defineCommand } from '../command-registry.ts';
 import { noArgs, serviceArgs } from '../command-schema.ts';
 
 /** `disable_service { service }`: the answer to a dependency error; the node continues without it. */
 export const disableServiceCommand = defineCommand('disable_service', serviceArgs, async ({ node, args }) =>
-  disableService(node, args.service),
+  node.disableService(args.service),
 );
 
 /** `retry`: runs again the upgrade whose high-priority migration script failed. */
 export const retryCommand = defineCommand('retry', noArgs, async ({ node }) =>
-  resolveFailedScript(node, 'retry'),
+  node.resolveFailedScript('retry'),
 );
 
 /** `skip`: runs the upgrade whose high-priority script failed, without that script. */
 export const skipCommand = defineCommand('skip', noArgs, async ({ node }) =>
-  resolveFailedScript(node, 'skip'),
+  node.resolveFailedScript('skip'),
 );
 
 /** `start_service { service }`: starts a service its restart mode (`cleanup`) left waiting at boot. */
 export const startServiceCommand = defineCommand('start_service', serviceArgs, async ({ node, args }) => ({
-  started: await node.startService(args.service),
+  started: await node.startWaiting(args.service),
 }));

@@ -1,7 +1,6 @@
 import { nuid } from '@nats-io/nats-core';
 import semver from 'semver';
 import { RelupError, toRelupError } from '../../errors.ts';
-import { upgrade } from '../../node/upgrade.ts';
 import { ensureRelease } from '../../release/fetch-release.ts';
 import { listReleases } from '../../release/manifest.ts';
 import type { UpgradeReport } from '../../relup/upgrade-report.ts';
@@ -60,7 +59,7 @@ export async function upgradeByCommand(
   const id = args.id ?? nuid.next();
   const barrier = args.barrier;
   const verifier = ctx.verifier;
-  return upgrade(node, {
+  return node.upgrade({
     to: args.to,
     id,
     checkOnly,

@@ -16,11 +16,11 @@ export const load: Instruction = {
   requires: (step) => [{ op: 'load_object_code', target: targetOf(step) }],
   after: (step) => [{ op: 'suspend', target: targetOf(step) }],
   async run({ step, runtime }) {
-    await runtime.loadService(targetOf(step), stringArg(step, 'version'));
+    await runtime.switchCode(targetOf(step), stringArg(step, 'version'));
     return { result: 'ok' };
   },
   async undo({ step, runtime }) {
-    await runtime.loadService(targetOf(step), stringArg(step, 'from'));
+    await runtime.switchCode(targetOf(step), stringArg(step, 'from'));
   },
   inverse: (step) =>
     makeStep({

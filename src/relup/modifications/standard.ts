@@ -1,7 +1,7 @@
 import { RelupError } from '../../errors.ts';
 import type { InsertWhere, Step } from '../instruction.ts';
+import type { Modification, ModifyContext } from '../modification.ts';
 import { allSteps, insertSteps } from '../plan-parts.ts';
-import type { Modification, ModifyContext } from '../registry.ts';
 import { makeStep } from '../step.ts';
 
 /** edeliver's channel bracket, in its order; each op goes where its instruction's insertWhere says. */

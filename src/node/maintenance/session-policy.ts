@@ -1,22 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { RelupError } from '../errors.ts';
-import type { MaintenanceEntry } from './lifecycle.ts';
-
-/** Decides which sessions a node admits and keeps: the maintenance gate and the super-admin path. */
-export interface SessionPolicy {
-  /** Admits a connect request or throws; tells whether the session is a super-admin's. */
-  admit(payload: Record<string, unknown>): { superAdmin: boolean };
-  /**
-   * The proof a super-admin session keeps with its record: a MAC of its session id under the
-   * token it presented, so it cannot be moved to another session and holds only while that
-   * token is configured. Undefined when the payload proves no super-admin.
-   */
-  proof(payload: Record<string, unknown>, session: string): string | undefined;
-  /** True when a stored proof was made for this session by a token configured now. */
-  honours(proof: string, session: string): boolean;
-  /** The error that ends a non-super-admin session now, or undefined when it may go on. */
-  refusal(): RelupError | undefined;
-}
+import { RelupError } from '../../errors.ts';
+import type { SessionPolicy } from '../../services/session-policy.ts';
+import type { MaintenanceEntry } from '../lifecycle.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 const mac = (token: string, session: string) =>
@@ -25,7 +10,7 @@ const mac = (token: string, session: string) =>
 /**
  * The node's policy. A super-admin proves it with a configured token (compared in constant
  * time on its sha256): a claimed role alone grants nothing. In maintenance everyone else is
- * refused, told why and until when if known (4ALLPORTAL's force-login path).
+ * refused, told why and until when if known.
  */
 export function sessionPolicy(
   tokens: readonly string[],

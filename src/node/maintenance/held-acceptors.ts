@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { RelupError } from '../errors.ts';
-import { respondError } from '../nats/reply.ts';
-import type { Subjects } from '../nats/subjects.ts';
+import { RelupError } from '../../errors.ts';
+import { respondError } from '../../nats/reply.ts';
+import type { Subjects } from '../../nats/subjects.ts';
 
 /**
  * Answers connect requests of services that maintenance stopped: a client learns why it is

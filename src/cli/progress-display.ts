@@ -1,0 +1,11 @@
+import type { NodeEvent } from '../control/control-client.ts';
+
+/** Shows the progress of upgrades as their events arrive. */
+export interface ProgressDisplay {
+  event(e: NodeEvent): void;
+  /** Ends the display (a live one renders its final frame). */
+  stop(): void;
+}
+
+/** The nodes a display follows: their ids and channel counts before the upgrade. */
+export type ProgressNodes = readonly { node: string; channels?: number }[];

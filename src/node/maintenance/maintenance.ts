@@ -1,0 +1,170 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import type { Actor } from 'xstate';
+import { RelupError } from '../../errors.ts';
+import type { ServiceDefinition } from '../../services/define-service.ts';
+import type { lifecycleMachine, MaintenanceEntry, MaintenanceReason } from '../lifecycle.ts';
+import type { LeaveResult, MaintenanceRequest, MaintenanceResult } from '../node-types.ts';
+import type { ServiceTable } from '../service-table.ts';
+import { countdown, disconnectClients, notifyClients } from './clients.ts';
+import type { HeldAcceptors } from './held-acceptors.ts';
+
+/** What maintenance works on. */
+export interface MaintenanceDeps {
+  nc: NatsConnection;
+  log: Logger;
+  lifecycle: Actor<typeof lifecycleMachine>;
+  table: ServiceTable;
+  heldAcceptors: HeldAcceptors;
+  /** The running release's version, for messages. */
+  version: () => string;
+}
+
+const DEFAULT_MESSAGE = 'The service is going into maintenance.';
+
+/**
+ * Maintenance mode of a node, the only writer of its state: the reasons (in the lifecycle
+ * machine), the services it holds stopped (in the service table), the acceptors that refuse
+ * connects to them, and what operators allow besides. The session policy reads the reasons.
+ */
+export class Maintenance {
+  /** Features (`job:<name>`, `service:<name>`) an operator allows in maintenance besides those declared so. */
+  private readonly allowed = new Set<string>();
+
+  constructor(private readonly deps: MaintenanceDeps) {}
+
+  /** The reasons that hold now, oldest first. */
+  reasons(): MaintenanceEntry[] {
+    return this.deps.lifecycle.getSnapshot().context.maintenance;
+  }
+
+  /** In maintenance mode, for any reason. */
+  isOn(): boolean {
+    return String(this.deps.lifecycle.getSnapshot().value) === 'maintenance';
+  }
+
+  /** Whether an operator allowed a feature in maintenance. */
+  allows(feature: string): boolean {
+    return this.allowed.has(feature);
+  }
+
+  /** Allows a feature (`job:<name>`, `service:<name>`) in maintenance besides those declared so. */
+  allow(feature: string): void {
+    this.allowed.add(feature);
+  }
+
+  /** Adds a reason without telling or disconnecting anyone: sessions meet the gate at their next message. */
+  addReason(entry: MaintenanceEntry): void {
+    this.deps.lifecycle.send({ type: 'MAINTENANCE_ON', entry });
+  }
+
+  /** Holds a service stopped that never started (boot): its connects are refused with the reason. */
+  holdAtBoot(def: ServiceDefinition): void {
+    this.deps.table.hold(def);
+    this.deps.heldAcceptors.hold(def.name);
+  }
+
+  /** Refuses connects to a service that does not start (a dependency error). */
+  refuseConnects(service: string): void {
+    this.deps.heldAcceptors.hold(service);
+  }
+
+  /** Pushes a notice to every session of every service; returns how many sessions got it. */
+  notify(message: unknown): number {
+    return notifyClients(() => this.deps.table.hostsNow(), message);
+  }
+
+  /** Waits a grace period with a countdown pushed to every client. */
+  countdown(graceMs: number, message: string, tickMs?: number, signal?: AbortSignal): Promise<void> {
+    return countdown(() => this.deps.table.hostsNow(), graceMs, message, tickMs, signal);
+  }
+
+  /** Disconnects every session except super-admins' (by default) or the listed ones. */
+  disconnect(opts: Parameters<typeof disconnectClients>[1] = {}): Promise<number> {
+    return disconnectClients(() => this.deps.table.hostsNow(), opts);
+  }
+
+  /**
+   * Enters maintenance mode: tells every client, counts the grace period down, tells them again,
+   * disconnects everyone but super-admins, stops the services not required in maintenance, and
+   * from then on refuses new sessions except super-admins'.
+   */
+  async enter(req: MaintenanceRequest = {}): Promise<MaintenanceResult> {
+    const { table, heldAcceptors, nc, log, lifecycle } = this.deps;
+    const message = req.message ?? DEFAULT_MESSAGE;
+    const graceMs = req.graceMs ?? 0;
+    if (!(graceMs >= 0)) throw new RelupError('BAD_OPTIONS', 'graceMs must be a number ≥ 0');
+    const notified = this.notify({
+      type: 'maintenance',
+      phase: 'notice',
+      message,
+      graceMs,
+      until: req.until,
+    });
+    await this.countdown(graceMs, message, req.tickMs);
+    this.notify({ type: 'maintenance', phase: 'now', message, until: req.until });
+    this.addReason({
+      reason: req.reason ?? 'manual',
+      message,
+      since: new Date().toISOString(),
+      ...(req.until && { until: req.until }),
+      ...(req.details !== undefined && { details: req.details }),
+    });
+    const disconnected = await this.disconnect({ reason: `maintenance: ${message}`, keepSuperAdmins: true });
+    const stopped: string[] = [];
+    for (const host of table.hostsNow()) {
+      if (host.def.requiredInMaintenance || this.allowed.has(`service:${host.name}`)) continue;
+      table.hold(host.def);
+      await table.remove(host.name);
+      heldAcceptors.hold(host.name);
+      stopped.push(host.name);
+    }
+    // The held acceptors' SUBs are at the server before we report: a connect now hears the reason.
+    await nc.flush();
+    log.warn({ reason: req.reason ?? 'manual', message, disconnected, stopped }, 'maintenance mode on');
+    return { state: String(lifecycle.getSnapshot().value), notified, disconnected, stopped };
+  }
+
+  /**
+   * Clears one maintenance reason; when none is left the node is ready again and the services
+   * maintenance stopped are started (except disabled or broken ones).
+   */
+  async leave(reason: MaintenanceReason = 'manual'): Promise<LeaveResult> {
+    const { table, heldAcceptors, log, lifecycle } = this.deps;
+    lifecycle.send({ type: 'MAINTENANCE_OFF', reason });
+    const started: string[] = [];
+    if (!this.isOn()) {
+      for (const def of table.heldDefinitions()) {
+        if (table.isDisabled(def.name)) continue;
+        table.release(def.name);
+        heldAcceptors.release(def.name);
+        await table.add(def);
+        started.push(def.name);
+      }
+      log.info({ started }, 'maintenance mode off');
+    }
+    return { state: String(lifecycle.getSnapshot().value), started };
+  }
+
+  /**
+   * Disables a service (an operator's answer to a dependency error): it stays stopped, and when
+   * no dependency error is left the node leaves that maintenance reason.
+   */
+  async disable(name: string): Promise<{ state: string }> {
+    const { table, heldAcceptors, lifecycle } = this.deps;
+    if (!table.knows(name))
+      throw new RelupError(
+        'UNKNOWN_SERVICE',
+        `service ${name} is not part of release ${this.deps.version()}`,
+      );
+    heldAcceptors.release(name);
+    await table.disable(name);
+    if (table.brokenCount() === 0) await this.leave('dependency_error');
+    return { state: String(lifecycle.getSnapshot().value) };
+  }
+
+  /** The node stops: no acceptor refuses connects any more. */
+  stop(): void {
+    this.deps.heldAcceptors.releaseAll();
+  }
+}
