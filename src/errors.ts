@@ -39,6 +39,8 @@ export const ErrorCodes = {
   // releases
   BAD_RELEASE: 'a release manifest is invalid',
   UNKNOWN_RELEASE: 'no release with that version',
+  UNSIGNED_RELEASE:
+    'trusted release keys are configured and the release manifest is not signed by one of them',
   HASH_MISMATCH: 'a module file does not match its sha256 in the manifest',
   MODULE_OUTSIDE_RELEASE: 'a module path leaves the release folder',
   LOAD_FAILED: 'a release module failed to load',

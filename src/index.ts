@@ -8,6 +8,7 @@ export type { Child, ExitReason } from './actors/child.ts';
 export type { ChildSpec } from './actors/child-spec.ts';
 export { type Supervisor, startSupervisor } from './actors/supervisor.ts';
 export type { SupervisorOptions } from './actors/supervisor-options.ts';
+export { signVerdict } from './control/barrier-signing.ts';
 // operators
 export { clusterUpgrade } from './control/cluster-upgrade.ts';
 export { ControlClient } from './control/control-client.ts';
@@ -17,6 +18,8 @@ export { discover } from './control/discovery.ts';
 export { signCommand } from './control/signature.ts';
 // errors
 export { type ErrorCode, ErrorCodes, RelupError, renderError } from './errors.ts';
+// services and clients
+export { createDeploymentAuth, type DeploymentAuth } from './nats/deployment-auth.ts';
 export { subjects } from './nats/subjects.ts';
 // the node
 export type { NodeOptions, NodeStatus } from './node/node-types.ts';
@@ -56,6 +59,7 @@ export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from 
 export { ensureRelease, fetchRelease } from './release/fetch-release.ts';
 export { type ReleaseManifest, readManifest, sealRelease } from './release/manifest.ts';
 export { publishRelease } from './release/object-store.ts';
+export { checkReleaseSignature, signRelease } from './release/release-signature.ts';
 // the relup language
 export { compileRelup, compileRelupFile } from './relup/compile.ts';
 export { formatPlan } from './relup/format-plan.ts';
@@ -63,7 +67,7 @@ export type { Instruction, Plan, Step } from './relup/instruction.ts';
 export { createRegistry, type Registry } from './relup/registry.ts';
 export type { UpgradeRuntime } from './relup/runtime.ts';
 export type { UpgradeReport } from './relup/upgrade-report.ts';
-// services and clients
 export { Session, type SessionOptions } from './services/client.ts';
 export { type CodeChangeArgs, defineService, type ServiceDefinition } from './services/define-service.ts';
 export type { Effect } from './services/effects.ts';
+export type { SessionCredentials, SessionSigner } from './services/session-credentials.ts';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startControlServer } from '../control/control-server.ts';
 import { RelupError, renderError } from '../errors.ts';
@@ -19,6 +20,10 @@ interface NodeCliOptions {
   superadminTokens?: string;
   replicas?: number;
   clusterKey?: string;
+  creds?: string;
+  sessionSignerFile?: string;
+  sessionAccount?: string;
+  releaseKeys?: string;
   stopTimeout: number;
 }
 
@@ -110,6 +115,28 @@ export function relupProgram(): Command {
     )
     .addOption(
       new Option(
+        '--release-keys <keys>',
+        'public nkeys trusted to sign releases (comma-separated): only releases one of them signed boot, fetch or upgrade',
+      ).env('RELUP_RELEASE_KEYS'),
+    )
+    .addOption(
+      new Option('--creds <file>', "the node's NATS credentials file (JWT auth, see npm run auth:keys)").env(
+        'RELUP_NATS_CREDS',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--session-signer-file <file>',
+        'account signing key seed: each session gets NATS credentials of its own (with --session-account)',
+      ).env('RELUP_SESSION_SIGNER_FILE'),
+    )
+    .addOption(
+      new Option('--session-account <key>', 'public key of the account the session credentials are for').env(
+        'RELUP_SESSION_ACCOUNT',
+      ),
+    )
+    .addOption(
+      new Option(
         '--cluster-key <secret>',
         "a secret every node holds and no client does: named actors then take only nodes' messages",
       ).env('RELUP_CLUSTER_KEY'),
@@ -125,7 +152,12 @@ export function relupProgram(): Command {
     )
     .action(async (opts: NodeCliOptions) => {
       const node = await startNode({
-        nats: { servers: opts.nats, user: opts.natsUser, pass: opts.natsPass },
+        nats: {
+          servers: opts.nats,
+          user: opts.natsUser,
+          pass: opts.natsPass,
+          ...(opts.creds !== undefined && { credsFile: opts.creds }),
+        },
         nodeId: opts.node,
         releasesDir: opts.releases,
         release: opts.release,
@@ -134,6 +166,13 @@ export function relupProgram(): Command {
         superAdminTokens: list(opts.superadminTokens),
         replicas: opts.replicas,
         clusterKey: opts.clusterKey,
+        ...(list(opts.releaseKeys).length > 0 && { releaseKeys: list(opts.releaseKeys) }),
+        ...(opts.sessionSignerFile !== undefined && {
+          sessionSigner: {
+            seed: readFileSync(opts.sessionSignerFile, 'utf8'),
+            account: opts.sessionAccount ?? '',
+          },
+        }),
       });
       const keys = list(opts.operatorKeys);
       const control = await startControlServer(node, keys.length > 0 ? { operatorKeys: keys } : {});

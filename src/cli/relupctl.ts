@@ -33,6 +33,12 @@ export function relupctlProgram(): Command {
       ),
     )
     .addOption(new Option('--nats-pass <password>', 'NATS password').env('RELUP_NATS_PASS'))
+    .addOption(
+      new Option(
+        '--creds <file>',
+        'NATS credentials file (JWT auth: operator.creds of npm run auth:keys)',
+      ).env('RELUP_NATS_CREDS'),
+    )
     .addOption(new Option('--prefix <prefix>', 'subject prefix').env('RELUP_PREFIX').default('relup'))
     .addOption(
       new Option(

@@ -24,6 +24,8 @@ export interface NodeApi {
   readonly events: NodeEvents;
   /** The folder holding `<version>/release.json`. */
   readonly releasesDir: string;
+  /** Keys one of which must have signed a release it fetches; any sealed release when absent. */
+  readonly releaseKeys: readonly string[] | undefined;
   /** The release the node runs now. */
   readonly release: RunningRelease;
   /** The cluster's release store. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys';
 import { RelupError } from '../errors.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../release/canonical-json.ts';
 import { authSchema, type CommandAuth } from './command-schema.ts';
 import { ReplayGuard } from './replay-guard.ts';
 

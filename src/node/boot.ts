@@ -14,6 +14,7 @@ import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadService } from '../release/code-loader.ts';
 import { ENGINE_VERSION } from '../release/engine-version.ts';
 import { listReleases, type ReleaseManifest, readManifest } from '../release/manifest.ts';
+import { checkReleaseSignature } from '../release/release-signature.ts';
 import { openReleaseStore, type ReleaseStore } from '../release/release-store.ts';
 import { type Journal, openJournal } from '../relup/journal.ts';
 import { createRegistry } from '../relup/registry.ts';
@@ -24,6 +25,7 @@ import { NamedActors } from '../services/named-actors.ts';
 import { OwnershipFence } from '../services/ownership-fence.ts';
 import { Presence } from '../services/presence.ts';
 import { ServiceHost, type ServiceHostDeps } from '../services/service-host.ts';
+import { SessionIssuer } from '../services/session-credentials.ts';
 import { SnapshotStore } from '../services/snapshot-store.ts';
 import { CurrentRelease } from './current-release.ts';
 import { lifecycleMachine } from './lifecycle.ts';
@@ -50,6 +52,8 @@ export interface NodeParts {
   store: ReleaseStore;
   journal: Journal;
   releasesDir: string;
+  /** Keys one of which must have signed every release the node loads; any sealed release when absent. */
+  releaseKeys: readonly string[] | undefined;
   lifecycle: Actor<typeof lifecycleMachine>;
   events: NodeEvents;
   scheduler: Scheduler;
@@ -113,6 +117,7 @@ async function bootOn(
   const version = opts.release ?? (await store.permanent())?.version ?? (await newest(opts.releasesDir));
   const dir = join(opts.releasesDir, version);
   const manifest = await readManifest(dir);
+  await checkReleaseSignature(dir, opts.releaseKeys);
   const release = new CurrentRelease({ version, dir, manifest });
   const presence = new Presence(nodesKv as KV, id, opts.heartbeatMs);
   await presence.start();
@@ -188,6 +193,7 @@ async function bootOn(
     policy,
     persistence: restartModes,
     fence,
+    issuer: opts.sessionSigner && new SessionIssuer(opts.sessionSigner, subjects),
   };
 
   const defs: ServiceDefinition[] = [];
@@ -229,6 +235,7 @@ async function bootOn(
     instructions: opts.registry ?? createRegistry(),
     releasesDir: opts.releasesDir,
     relupsDir: resolve(opts.relupsDir ?? 'relups'),
+    releaseKeys: opts.releaseKeys,
     release,
     ports: {
       node: id,
@@ -288,6 +295,7 @@ async function bootOn(
     store,
     journal,
     releasesDir: opts.releasesDir,
+    releaseKeys: opts.releaseKeys,
     lifecycle,
     events,
     scheduler,

@@ -5,6 +5,7 @@ import type { NatsOptions } from '../nats/connect.ts';
 import type { ReleaseManifest } from '../release/manifest.ts';
 import type { Registry } from '../relup/registry.ts';
 import type { ServiceStatsSnapshot } from '../services/service-stats.ts';
+import type { SessionSigner } from '../services/session-credentials.ts';
 import type { LifecycleState, MaintenanceEntry, MaintenanceReason } from './lifecycle.ts';
 import type { JobStats } from './scheduler.ts';
 
@@ -37,6 +38,10 @@ export interface NodeOptions {
   replicas?: number;
   /** A secret every node holds and no client does: named actors then take only nodes' messages. */
   clusterKey?: string;
+  /** The account signing key that gives each session NATS credentials of its own (JWT auth). */
+  sessionSigner?: SessionSigner;
+  /** Public nkeys of operators trusted to sign releases: boot, fetch and upgrade only to a release one of them signed. */
+  releaseKeys?: string[];
 }
 
 /** The release a node runs. */

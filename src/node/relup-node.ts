@@ -82,6 +82,11 @@ export class RelupNode {
     return this.parts.releasesDir;
   }
 
+  /** Keys one of which must have signed every release the node loads; any sealed release when absent. */
+  get releaseKeys(): readonly string[] | undefined {
+    return this.parts.releaseKeys;
+  }
+
   /** The release the node runs now. */
   get release(): RunningRelease {
     return this.parts.release.get();

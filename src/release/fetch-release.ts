@@ -8,6 +8,12 @@ import { verifyRelease } from './code-loader.ts';
 import { MANIFEST_FILE, manifestSchema, type ReleaseManifest, readManifest } from './manifest.ts';
 import { get, openReleaseObjects, type ReleaseObjectsOptions, releaseObjectName } from './object-store.ts';
 import { pathExists } from './path-exists.ts';
+import { checkReleaseSignature } from './release-signature.ts';
+
+/** Where releases come from, and which keys must have signed them (none: any sealed release). */
+export interface FetchOptions extends ReleaseObjectsOptions {
+  trustedKeys?: readonly string[];
+}
 
 /**
  * Downloads a published release into `<releasesDir>/<version>/`. Everything is written to a
@@ -20,7 +26,7 @@ export async function fetchRelease(
   name: string,
   version: string,
   releasesDir: string,
-  opts: ReleaseObjectsOptions = {},
+  opts: FetchOptions = {},
 ): Promise<ReleaseManifest> {
   // Both end up in paths and subjects: a version like `../x` must never get that far.
   if (!isSubjectToken(name))
@@ -63,6 +69,7 @@ export async function fetchRelease(
     await writeSynced(join(tmp, MANIFEST_FILE), manifestBytes);
     const manifest = await readManifest(tmp);
     await verifyRelease(tmp, manifest);
+    await checkReleaseSignature(tmp, opts.trustedKeys);
     await renameInto(tmp, target);
     return manifest;
   } catch (err) {
@@ -80,7 +87,7 @@ export async function ensureRelease(
   releasesDir: string,
   name: string,
   version: string,
-  opts: ReleaseObjectsOptions = {},
+  opts: FetchOptions = {},
 ): Promise<boolean> {
   if (semver.valid(version) !== null && (await pathExists(join(releasesDir, version, MANIFEST_FILE))))
     return false;

@@ -149,7 +149,9 @@ export async function sealRelease(releaseDir: string, files?: string[]): Promise
   const paths = (files ?? (await moduleFiles(releaseDir))).slice().sort();
   const digests: Record<string, string> = {};
   for (const path of paths) digests[path] = sha256Hex(await readFile(join(releaseDir, path)));
-  await writeFile(file, `${JSON.stringify({ ...raw, files: digests }, null, 2)}\n`);
+  // A signature covers the old hashes: sealing again drops it, `release seal --sign` signs anew.
+  const { signature: _signature, ...unsigned } = raw;
+  await writeFile(file, `${JSON.stringify({ ...unsigned, files: digests }, null, 2)}\n`);
   return readManifest(releaseDir);
 }
 

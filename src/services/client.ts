@@ -1,9 +1,12 @@
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { jwtAuthenticator, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import { createUser, type KeyPair } from '@nats-io/nkeys';
+import { connect } from '@nats-io/transport-node';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { isNoResponders } from '../nats/no-responders.ts';
 import { raiseIfError } from '../nats/reply.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
+import { RENEW, type SessionCredentials } from './session-credentials.ts';
 
 /** Options of a client session. */
 export interface SessionOptions {
@@ -11,11 +14,26 @@ export interface SessionOptions {
   timeoutMs?: number;
   /** Called for every push (server-initiated message) in arrival order. */
   onPush?: (message: Record<string, unknown>) => void;
+  /**
+   * Where the session's own connection goes when the node hands out credentials (JWT auth),
+   * default the server the opening connection is on.
+   */
+  servers?: string | string[];
+}
+
+/** The session's own connection and the credentials it signs in with (JWT auth). */
+interface OwnConnection {
+  nc: NatsConnection;
+  credentials: SessionCredentials;
+  renewal: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
  * A client session with a service: the same wire format any NATS client can speak
  * (request on `<prefix>.svc.<service>.connect`, then `<prefix>.ses.<id>` and its `.push`).
+ * The client sends a public key of its own; when the node answers with credentials for it
+ * (decentralized JWT auth), the session talks over a connection of its own as that user, which
+ * may reach only its own session, pushes and inbox, and renews them before they expire.
  */
 export class Session {
   private closed = false;
@@ -26,7 +44,10 @@ export class Session {
     readonly id: string,
     private readonly pushSub: Subscription,
     private readonly timeoutMs: number,
-  ) {}
+    private readonly own: OwnConnection | undefined,
+  ) {
+    if (own) this.scheduleRenewal();
+  }
 
   /** Opens a session; UNKNOWN_SERVICE when no node serves that service. */
   static async open(
@@ -37,21 +58,37 @@ export class Session {
   ): Promise<Session> {
     const subjects = makeSubjects(opts.prefix);
     const timeoutMs = opts.timeoutMs ?? 5000;
-    const body = (await request(
-      nc,
-      subjects.connect(service),
-      payload,
-      timeoutMs,
-      () => new RelupError('UNKNOWN_SERVICE', `no node serves service ${service}`, { service }),
-    )) as { session: string };
+    const connectTo = (body: Record<string, unknown>) =>
+      request(
+        nc,
+        subjects.connect(service),
+        body,
+        timeoutMs,
+        () => new RelupError('UNKNOWN_SERVICE', `no node serves service ${service}`, { service }),
+      ) as Promise<{ session: string; credentials?: SessionCredentials }>;
+    // A key is made only when the node asks for one (JWT auth): making it costs milliseconds.
+    let user: KeyPair | undefined;
+    const body = await connectTo(payload).catch((err: unknown) => {
+      if (!needsKey(err)) throw err;
+      user = createUser();
+      return connectTo({ ...payload, key: user.getPublicKey() });
+    });
+    const own =
+      body.credentials && user ? await ownConnection(nc, user, body.credentials, opts.servers) : undefined;
+    const conn = own?.nc ?? nc;
     // Subscribe to pushes before anything can be pushed: the session does not push before its first message.
-    const pushSub = nc.subscribe(subjects.push(body.session), {
+    const pushSub = conn.subscribe(subjects.push(body.session), {
       callback: (err, msg) => {
         if (!err) opts.onPush?.(decode(msg.data));
       },
     });
-    await nc.flush();
-    return new Session(nc, subjects, body.session, pushSub, timeoutMs);
+    await conn.flush();
+    return new Session(conn, subjects, body.session, pushSub, timeoutMs, own);
+  }
+
+  /** When the session's credentials expire (ms since the epoch); undefined without JWT auth. */
+  get expires(): number | undefined {
+    return this.own?.credentials.expires;
   }
 
   /** Sends a message and waits for the reply body; an error reply throws a RelupError. */
@@ -71,16 +108,81 @@ export class Session {
     this.nc.publish(this.subjects.session(this.id), encode(message));
   }
 
+  /**
+   * Asks for fresh credentials now (done on its own at two thirds of their life); the next
+   * reconnect, at the latest when the old ones expire, signs in with them.
+   */
+  async renew(): Promise<void> {
+    const own = this.own;
+    if (!own) return;
+    const body = await this.request({ type: RENEW });
+    if (body.credentials) own.credentials = body.credentials as SessionCredentials;
+    this.scheduleRenewal();
+  }
+
   /** Closes the session on the server and stops listening for pushes. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.own?.renewal);
     try {
       await this.request({ type: 'close' });
     } finally {
       this.pushSub.unsubscribe();
+      await this.own?.nc.close().catch(() => {});
     }
   }
+
+  private scheduleRenewal(): void {
+    const own = this.own;
+    if (!own || this.closed) return;
+    clearTimeout(own.renewal);
+    const left = own.credentials.expires - Date.now();
+    own.renewal = setTimeout(
+      () => {
+        // A failed renewal is retried at the next tick of the same schedule, until expiry.
+        this.renew().catch(() => this.scheduleRenewal());
+      },
+      Math.max(left / 3, 250),
+    );
+    own.renewal.unref?.();
+  }
+}
+
+/** Connects as the session's own user; the JWT is read at every (re)connect, so a renewed one is used. */
+async function ownConnection(
+  nc: NatsConnection,
+  user: KeyPair,
+  credentials: SessionCredentials,
+  servers: string | string[] | undefined,
+): Promise<OwnConnection> {
+  const own: OwnConnection = { nc, credentials, renewal: undefined };
+  try {
+    own.nc = await connect({
+      servers: servers ?? nc.getServer(),
+      authenticator: jwtAuthenticator(
+        () => own.credentials.jwt,
+        () => user.getSeed(),
+      ),
+      inboxPrefix: credentials.inboxPrefix,
+      maxReconnectAttempts: -1,
+      name: 'relup-session',
+    });
+  } catch (err) {
+    throw new RelupError(
+      'NATS_UNAVAILABLE',
+      `the session's own connection failed: ${(err as Error).message}`,
+    );
+  }
+  return own;
+}
+
+function needsKey(err: unknown): boolean {
+  return (
+    err instanceof RelupError &&
+    err.code === 'BAD_MESSAGE' &&
+    (err.details as { needsKey?: unknown } | undefined)?.needsKey === true
+  );
 }
 
 async function request(

@@ -19,6 +19,7 @@ import type { NamedActors } from './named-actors.ts';
 import type { OwnershipFence } from './ownership-fence.ts';
 import { requestEnvelope } from './request-envelope.ts';
 import { ServiceStats } from './service-stats.ts';
+import { RENEW, type SessionCredentials, type SessionIssuer } from './session-credentials.ts';
 import type { SessionPolicy } from './session-policy.ts';
 import { type RestoredState, resumeSession } from './snapshot-restore.ts';
 import { type ChannelRecord, channelKey } from './snapshot-store.ts';
@@ -43,6 +44,8 @@ export interface ServiceHostDeps {
   persistence?: StatePersistence;
   /** Holds session messages after the node's lease lapsed until ownership is checked again. */
   fence?: OwnershipFence;
+  /** Gives each session NATS credentials of its own (decentralized JWT auth); none when absent. */
+  issuer?: SessionIssuer;
 }
 
 interface ChannelEntry extends StoredMark {
@@ -52,6 +55,8 @@ interface ChannelEntry extends StoredMark {
   adminProof: string | undefined;
   /** The channel's input, kept only while its session is persisted (for the record). */
   input: Record<string, unknown> | undefined;
+  /** The client's public key its session credentials are issued for (JWT auth), from the input. */
+  clientKey: string | undefined;
 }
 
 /**
@@ -219,6 +224,7 @@ export class ServiceHost implements Child {
       sub,
       adminProof,
       input: kept ? input : undefined,
+      clientKey: typeof input.clientKey === 'string' ? input.clientKey : undefined,
       // A restored record is in the store as it is (a different version makes the next write a snapshot).
       ...storedMark(
         actor,
@@ -456,14 +462,17 @@ export class ServiceHost implements Child {
         const p = this.deps.persistence;
         if (!p)
           throw new RelupError('UNKNOWN_SESSION', `session ${String(payload.session)} is not live here`);
-        resumeSession(this, p, payload.session, (session) => policy?.proof(payload, session)).then(
-          (body) => respondOk(msg, body),
-          (err: unknown) => respondError(msg, err),
-        );
+        resumeSession(this, p, payload.session, (session) => policy?.proof(payload, session))
+          .then((body) => this.withCredentials(body.session, body, payload.key))
+          .then(
+            (body) => respondOk(msg, body),
+            (err: unknown) => respondError(msg, err),
+          );
         return;
       }
+      const clientKey = this.deps.issuer?.checkKey(payload.key);
       // The credential stays at the door: it never reaches the service or the actor's state.
-      const { token: _token, ...claims } = payload;
+      const { token: _token, key: _key, ...claims } = payload;
       let input: Record<string, unknown> = claims;
       if (this.def.accept) {
         try {
@@ -473,27 +482,47 @@ export class ServiceHost implements Child {
           throw new RelupError('SESSION_REFUSED', (err as Error).message);
         }
       }
+      // The key is bound to the session (and its record): a resume must present the same key.
+      if (clientKey !== undefined) input = { ...input, clientKey };
       const session = nuid.next();
       this.openChannel(session, input, undefined, policy?.proof(payload, session));
       const p = this.deps.persistence;
       const entry = this.channels.get(session);
-      if (!p || !entry || !this.isDurable(p)) {
-        respondOk(msg, { ok: true, session });
-        return;
-      }
       // Durable: the session exists once its record is stored; a session that could not be stored is not handed out.
-      this.writeSession(session, entry).then(
-        () => respondOk(msg, { ok: true, session }),
-        (err: unknown) => {
-          void this.discardChannel(session);
-          respondError(msg, err);
-        },
-      );
+      const stored =
+        !p || !entry || !this.isDurable(p) ? Promise.resolve() : this.writeSession(session, entry);
+      stored
+        .then(() => this.withCredentials(session, { ok: true, session }, clientKey))
+        .then(
+          (body) => respondOk(msg, body),
+          (err: unknown) => {
+            void this.discardChannel(session);
+            respondError(msg, err);
+          },
+        );
     } catch (err) {
       if (err instanceof RelupError && err.code === 'MAINTENANCE')
         forwardOrRefuse(this.deps.nc, this.deps.subjects, this.name, msg, err);
       else respondError(msg, err);
     }
+  }
+
+  /**
+   * Adds the session's own NATS credentials to a connect reply when the node issues them: for
+   * the key bound to the session only, so a client that learned another's session id cannot
+   * get credentials for it. A session hosted on another node is answered without credentials.
+   */
+  private async withCredentials<B extends object>(
+    session: string,
+    body: B,
+    key: unknown,
+  ): Promise<B & { credentials?: SessionCredentials }> {
+    const issuer = this.deps.issuer;
+    const entry = this.channels.get(session);
+    if (!issuer || !entry) return body;
+    if (entry.clientKey === undefined || entry.clientKey !== key)
+      throw new RelupError('SESSION_REFUSED', `session ${session} belongs to another key`, { session });
+    return { ...body, credentials: await issuer.issue(session, entry.clientKey) };
   }
 
   private deliver(session: string, msg: Msg): void {
@@ -519,6 +548,14 @@ export class ServiceHost implements Child {
         throw new RelupError('BAD_MESSAGE', 'a session message must be a JSON object with a string "type"');
       if (event.type === 'close') {
         void this.closeChannel(session, 'closed by the client').then(() => respondOk(msg, { ok: true }));
+        return;
+      }
+      // Only the session's own user may publish here (JWT auth): it gets fresh credentials.
+      if (event.type === RENEW) {
+        this.withCredentials(session, { ok: true }, entry.clientKey).then(
+          (body) => respondOk(msg, body),
+          (err: unknown) => respondError(msg, err),
+        );
         return;
       }
       if (isHostEvent(event.type))

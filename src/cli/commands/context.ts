@@ -10,6 +10,7 @@ export interface GlobalOptions {
   nats?: string;
   natsUser?: string;
   natsPass?: string;
+  creds?: string;
   prefix: string;
   seedFile?: string;
   timeout?: number;
@@ -24,6 +25,8 @@ export interface Ctl {
   nc(): Promise<NatsConnection>;
   /** A control client on that connection, signing with the operator seed when one was given. */
   client(): Promise<ControlClient>;
+  /** The operator seed (`--seed-file`, RELUP_OPERATOR_SEED), undefined when none was given. */
+  seed(): Promise<OperatorSeed | undefined>;
   /** `--timeout`, else the command's default. */
   timeout(defaultMs: number): number;
   /** Writes a line to stdout. */
@@ -56,6 +59,7 @@ export async function run(cmd: Command, body: (ctl: Ctl) => Promise<number | und
         name: 'relupctl',
         user: opts.natsUser,
         pass: opts.natsPass,
+        ...(opts.creds !== undefined && { credsFile: opts.creds }),
         inboxPrefix: OPERATOR_INBOX,
       });
       return conn;
@@ -71,6 +75,7 @@ export async function run(cmd: Command, body: (ctl: Ctl) => Promise<number | und
       })();
       return client;
     },
+    seed: () => operatorSeed(ctl),
     timeout: (defaultMs) => opts.timeout ?? defaultMs,
     print: (text) => process.stdout.write(`${text}\n`),
     printJson: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),

@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { fetchRelease } from '../../release/fetch-release.ts';
 import { sealRelease } from '../../release/manifest.ts';
 import { publishRelease } from '../../release/object-store.ts';
+import { signRelease } from '../../release/release-signature.ts';
 import { run } from './context.ts';
 import { version } from './options.ts';
 
@@ -12,11 +13,18 @@ export function registerRelease(program: Command): void {
     .command('seal')
     .description("write the sha256 of every module file into the folder's release.json (local, no NATS)")
     .argument('<dir>', 'the release folder, e.g. releases/1.1.0')
-    .action((dir: string, _opts: unknown, cmd: Command) =>
+    .option('--sign', 'sign the manifest with the operator seed (--seed-file or RELUP_OPERATOR_SEED)')
+    .action((dir: string, opts: { sign?: boolean }, cmd: Command) =>
       run(cmd, async (ctl) => {
+        const seed = opts.sign ? await ctl.seed() : undefined;
+        if (opts.sign && seed === undefined) ctl.usage('--sign needs --seed-file or RELUP_OPERATOR_SEED');
         const m = await sealRelease(dir);
-        if (ctl.json) ctl.printJson(m);
-        else ctl.print(`${dir}: ${m.name}@${m.version}, ${Object.keys(m.files).length} file(s) sealed`);
+        const signature = seed === undefined ? undefined : await signRelease(dir, seed);
+        if (ctl.json) ctl.printJson(signature ? { ...m, signature } : m);
+        else
+          ctl.print(
+            `${dir}: ${m.name}@${m.version}, ${Object.keys(m.files).length} file(s) sealed${signature ? `, signed by ${signature.key}` : ''}`,
+          );
         return 0;
       }),
     );

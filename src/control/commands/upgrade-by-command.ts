@@ -34,11 +34,11 @@ export async function upgradeByCommand(
   // A release published to the object store but not on this machine's disk is fetched and
   // verified first, so nodes need no shared disk.
   if (semver.valid(args.to))
-    await ensureRelease(node.nc, node.releasesDir, node.release.manifest.name, args.to).catch(
-      (err: unknown) => {
-        if ((err as RelupError).code !== 'UNKNOWN_RELEASE') throw err;
-      },
-    );
+    await ensureRelease(node.nc, node.releasesDir, node.release.manifest.name, args.to, {
+      trustedKeys: node.releaseKeys,
+    }).catch((err: unknown) => {
+      if ((err as RelupError).code !== 'UNKNOWN_RELEASE') throw err;
+    });
   const available = await listReleases(node.releasesDir);
   if (!available.includes(args.to))
     throw new RelupError('UNKNOWN_RELEASE', `release ${args.to} is not in ${node.releasesDir}`, {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { RelupError } from '../../errors.ts';
 import { readManifest } from '../../release/manifest.ts';
 import { pathExists } from '../../release/path-exists.ts';
+import { checkReleaseSignature } from '../../release/release-signature.ts';
 import { type CompiledRelup, compileRelupFile } from '../../relup/compile.ts';
 import type { Plan } from '../../relup/instruction.ts';
 import type { Registry } from '../../relup/registry.ts';
@@ -20,6 +21,8 @@ export interface TransitionSources {
   releasesDir: string;
   relupsDir: string;
   instructions?: Registry;
+  /** Keys one of which must have signed the target release (UNSIGNED_RELEASE otherwise). */
+  releaseKeys?: readonly string[] | undefined;
 }
 
 /**
@@ -45,6 +48,7 @@ export async function planTransition(
     );
   const dir = join(sources.releasesDir, to);
   const manifest = await readManifest(dir);
+  await checkReleaseSignature(dir, sources.releaseKeys);
   const base = join(sources.relupsDir, from.manifest.name);
   const upFile = join(base, `${from.version}-${to}.yaml`);
   const downFile = join(base, `${to}-${from.version}.yaml`);

@@ -38,6 +38,8 @@ export interface UpgraderDeps {
   instructions: Registry;
   releasesDir: string;
   relupsDir: string;
+  /** Keys one of which must have signed the target release; any sealed release when absent. */
+  releaseKeys?: readonly string[] | undefined;
   release: CurrentRelease;
   ports: UpgradePorts;
   /** How the last upgrade ended before this run of the node (from the journal). */
