@@ -36,6 +36,7 @@ export const ErrorCodes = {
   UNKNOWN_SESSION: 'no session with that id',
   SESSION_REFUSED: 'the service refused the session',
   MAINTENANCE: 'the node is in maintenance mode: only super-admins may connect',
+  MAINTENANCE_CANCELLED: 'a maintenance was called off (maintenance off) while its grace counted down',
   // releases
   BAD_RELEASE: 'a release manifest is invalid',
   UNKNOWN_RELEASE: 'no release with that version',

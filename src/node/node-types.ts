@@ -56,6 +56,8 @@ export interface NodeStatus {
   node: string;
   state: LifecycleState;
   maintenance: MaintenanceEntry[];
+  /** A maintenance whose grace counts down now (`maintenance off` calls it off). */
+  pendingMaintenance?: { message: string; endsAt: string };
   jobs: JobStats[];
   held: string[];
   disabled: string[];

@@ -199,6 +199,9 @@ export class RelupNode {
       node: this.id,
       state: this.state,
       maintenance: this.maintenanceReasons(),
+      ...(this.parts.maintenance.pendingEntry() && {
+        pendingMaintenance: this.parts.maintenance.pendingEntry(),
+      }),
       jobs: this.parts.scheduler.stats(),
       held: table.notRunning(),
       disabled: table.disabledNow(),

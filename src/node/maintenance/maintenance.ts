@@ -30,6 +30,8 @@ const DEFAULT_MESSAGE = 'The service is going into maintenance.';
 export class Maintenance {
   /** Features (`job:<name>`, `service:<name>`) an operator allows in maintenance besides those declared so. */
   private readonly allowed = new Set<string>();
+  /** A maintenance being entered, counting its grace down: `leave` calls it off. */
+  private pending: { message: string; endsAt: string; abort: AbortController } | undefined;
 
   constructor(private readonly deps: MaintenanceDeps) {}
 
@@ -41,6 +43,11 @@ export class Maintenance {
   /** In maintenance mode, for any reason. */
   isOn(): boolean {
     return String(this.deps.lifecycle.getSnapshot().value) === 'maintenance';
+  }
+
+  /** A maintenance whose grace is counting down, with when it would begin. */
+  pendingEntry(): { message: string; endsAt: string } | undefined {
+    return this.pending && { message: this.pending.message, endsAt: this.pending.endsAt };
   }
 
   /** Whether an operator allowed a feature in maintenance. */
@@ -102,7 +109,20 @@ export class Maintenance {
       graceMs,
       until: req.until,
     });
-    await this.countdown(graceMs, message, req.tickMs);
+    const abort = new AbortController();
+    const pending = { message, endsAt: new Date(Date.now() + graceMs).toISOString(), abort };
+    this.pending = pending;
+    try {
+      await this.countdown(graceMs, message, req.tickMs, abort.signal);
+    } catch (err) {
+      if (!abort.signal.aborted) throw err;
+      throw new RelupError(
+        'MAINTENANCE_CANCELLED',
+        `maintenance "${message}" was called off during its grace`,
+      );
+    } finally {
+      if (this.pending === pending) this.pending = undefined;
+    }
     this.notify({ type: 'maintenance', phase: 'now', message, until: req.until });
     this.addReason({
       reason: req.reason ?? 'manual',
@@ -132,6 +152,14 @@ export class Maintenance {
    */
   async leave(reason: MaintenanceReason = 'manual'): Promise<LeaveResult> {
     const { table, heldAcceptors, log, lifecycle } = this.deps;
+    // An operator's `off` during the grace of an `on` calls it off: clients hear so, nobody is disconnected.
+    if (reason === 'manual' && this.pending) {
+      const { message, abort } = this.pending;
+      this.pending = undefined;
+      abort.abort();
+      this.notify({ type: 'maintenance', phase: 'cancelled', message });
+      log.info({ message }, 'pending maintenance called off');
+    }
     lifecycle.send({ type: 'MAINTENANCE_OFF', reason });
     const started: string[] = [];
     if (!this.isOn()) {
