@@ -221,6 +221,7 @@ async function bootOn(
     table,
     heldAcceptors,
     version: () => release.get().version,
+    keepManual: (entry) => store.setManualMaintenance(id, entry),
   });
   const scheduler = new Scheduler((job) =>
     isMaintenance()
@@ -254,9 +255,10 @@ async function bootOn(
   // the node boots into maintenance instead of refusing to start.
   const problems = dependencyProblems(manifest, defs);
   const broken = new Set(problems.map((p) => p.service));
-  const startNow = defs.filter(
-    (d) => !broken.has(d.name) && (problems.length === 0 || d.requiredInMaintenance),
-  );
+  // A manual maintenance of the previous run holds until an operator ends it.
+  const manual = await store.manualMaintenance(id);
+  const inMaintenance = problems.length > 0 || manual !== undefined;
+  const startNow = defs.filter((d) => !broken.has(d.name) && (!inMaintenance || d.requiredInMaintenance));
   for (const d of defs) {
     if (broken.has(d.name)) {
       table.markBroken(d);
@@ -272,6 +274,7 @@ async function bootOn(
   }
   // Boot is over: services started from now on do not wait; the write-behind flush runs.
   restartModes.start();
+  if (manual) maintenance.addReason({ reason: 'manual', ...manual });
   if (problems.length > 0)
     maintenance.addReason({
       reason: 'dependency_error',
@@ -279,7 +282,7 @@ async function bootOn(
       details: problems,
       since: new Date().toISOString(),
     });
-  else lifecycle.send({ type: 'READY' });
+  else if (!manual) lifecycle.send({ type: 'READY' });
   await store.setCurrent(id, version);
   await nc.flush();
   log.info({ node: id, release: version, services: [...hosts.keys()] }, 'node ready');

@@ -53,6 +53,17 @@ export interface ReleaseStore {
   history(): Promise<HistoryEntry[]>;
   /** Appends to the history (time defaults to now); concurrent writers lose nothing. */
   record(entry: Omit<HistoryEntry, 'time'> & { time?: string }): Promise<HistoryEntry>;
+  /** The manual maintenance an operator turned on for a node, kept across its restarts. */
+  manualMaintenance(node: string): Promise<ManualMaintenance | undefined>;
+  /** Keeps (or, with undefined, forgets) a node's manual maintenance. */
+  setManualMaintenance(node: string, entry: ManualMaintenance | undefined): Promise<void>;
+}
+
+/** A manual maintenance as kept: what clients are told, since when and until when. */
+export interface ManualMaintenance {
+  message: string;
+  since: string;
+  until?: string;
 }
 
 /** Where the store lives. */
@@ -72,6 +83,7 @@ const HISTORY = 'history';
 const MAX_ATTEMPTS = 100;
 
 const pointer = z.object({ version: z.string(), time: z.string() });
+const manualSchema = z.object({ message: z.string(), since: z.string(), until: z.string().optional() });
 const historySchema = z.array(
   z.object({
     time: z.string(),
@@ -116,6 +128,15 @@ export async function openReleaseStore(
 
   return {
     permanent,
+
+    async manualMaintenance(node) {
+      return (await read(maintenanceKey(node), manualSchema))?.value;
+    },
+
+    async setManualMaintenance(node, entry) {
+      const key = maintenanceKey(node);
+      await guard(`write ${key}`, () => (entry ? kv.put(key, encode(entry)) : kv.delete(key)).then(() => {}));
+    },
 
     async current(node) {
       return (await read(currentKey(node), pointer))?.value.version;
@@ -175,6 +196,11 @@ export async function openReleaseStore(
       }
     },
   };
+}
+
+function maintenanceKey(node: string): string {
+  checkNode(node);
+  return `maintenance.${node}`;
 }
 
 function currentKey(node: string): string {

@@ -5,6 +5,7 @@ import { RelupError } from '../../errors.ts';
 import type { ServiceDefinition } from '../../services/define-service.ts';
 import type { lifecycleMachine, MaintenanceEntry, MaintenanceReason } from '../lifecycle.ts';
 import type { LeaveResult, MaintenanceRequest, MaintenanceResult } from '../node-types.ts';
+import type { ManualMaintenance } from '../../release/release-store.ts';
 import type { ServiceTable } from '../service-table.ts';
 import { countdown, disconnectClients, notifyClients } from './clients.ts';
 import type { HeldAcceptors } from './held-acceptors.ts';
@@ -18,6 +19,8 @@ export interface MaintenanceDeps {
   heldAcceptors: HeldAcceptors;
   /** The running release's version, for messages. */
   version: () => string;
+  /** Keeps a manual maintenance (undefined: forgets it), so a restart does not end it. */
+  keepManual: (entry: ManualMaintenance | undefined) => Promise<void>;
 }
 
 const DEFAULT_MESSAGE = 'The service is going into maintenance.';
@@ -124,13 +127,17 @@ export class Maintenance {
       if (this.pending === pending) this.pending = undefined;
     }
     this.notify({ type: 'maintenance', phase: 'now', message, until: req.until });
+    const since = new Date().toISOString();
     this.addReason({
       reason: req.reason ?? 'manual',
       message,
-      since: new Date().toISOString(),
+      since,
       ...(req.until && { until: req.until }),
       ...(req.details !== undefined && { details: req.details }),
     });
+    // An operator's maintenance outlives a restart; automatic reasons are found again at boot.
+    if ((req.reason ?? 'manual') === 'manual')
+      await this.deps.keepManual({ message, since, ...(req.until && { until: req.until }) });
     const disconnected = await this.disconnect({ reason: `maintenance: ${message}`, keepSuperAdmins: true });
     const stopped: string[] = [];
     for (const host of table.hostsNow()) {
@@ -160,7 +167,9 @@ export class Maintenance {
       this.notify({ type: 'maintenance', phase: 'cancelled', message });
       log.info({ message }, 'pending maintenance called off');
     }
+    const wasManual = this.reasons().some((r) => r.reason === 'manual');
     lifecycle.send({ type: 'MAINTENANCE_OFF', reason });
+    if (reason === 'manual' && wasManual) await this.deps.keepManual(undefined);
     const started: string[] = [];
     if (!this.isOn()) {
       for (const host of table.hostsNow()) host.acceptor.takeForwarded(true);
