@@ -23,7 +23,7 @@ export function checkPlan(parts: PlanParts, ctx: StageContext): void {
   const problems = [...pointOfNoReturnProblems(parts, steps), ...stepProblems(steps, ctx)];
   const ponrAt = steps.findIndex((s) => s.op === PONR_OP);
   steps.forEach((step, i) => {
-    if (i < ponrAt && ctx.registry.getInstruction(step.op)?.kind === 'effect')
+    if (i < ponrAt && ctx.registry.getInstruction(step.op)?.effects === 'node')
       problems.push(`${step.id} (${step.origin}) has effects but stands before the point of no return`);
     const resumer = RESUMED_BY[step.op];
     if (

@@ -5,7 +5,7 @@ import { needsString, unknownArgs } from '../step-args.ts';
 export const disconnectClients: Instruction = {
   name: 'disconnect_clients',
   description: "disconnects every client session except super-admins'",
-  kind: 'effect',
+  effects: 'node',
   shorthandArg: 'reason',
   validate: (step) => [...unknownArgs(step, ['reason']), ...needsString(step, 'reason', true)],
   async run({ step, runtime }) {

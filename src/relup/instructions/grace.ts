@@ -7,7 +7,7 @@ import { needsString, unknownArgs } from '../step-args.ts';
 export const grace: Instruction = {
   name: 'grace',
   description: 'waits a grace period, pushing a countdown to every client',
-  kind: 'effect',
+  effects: 'node',
   shorthandArg: 'duration',
   validate: (step) => [
     ...unknownArgs(step, ['duration', 'message']),

@@ -11,7 +11,7 @@ const isOn = (step: Step) => step.args['on'] === true || step.args['on'] === 'on
 export const maintenance: Instruction = {
   name: 'maintenance',
   description: 'maintenance mode on or off around an upgrade',
-  kind: 'effect',
+  effects: 'node',
   shorthandArg: 'on',
   validate: (step) => {
     const on = step.args['on'];

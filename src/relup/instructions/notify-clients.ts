@@ -5,7 +5,7 @@ import { needsString, stringArg, unknownArgs } from '../step-args.ts';
 export const notifyClients: Instruction = {
   name: 'notify_clients',
   description: 'pushes a notice to every client session',
-  kind: 'effect',
+  effects: 'node',
   shorthandArg: 'message',
   validate: (step) => [...unknownArgs(step, ['message']), ...needsString(step, 'message')],
   async run({ step, runtime }) {

@@ -6,7 +6,7 @@ import { needsString, needsTarget, stringArg, targetOf, unknownArgs } from '../s
 export const stopService: Instruction = {
   name: 'stop_service',
   description: 'stops a service',
-  kind: 'effect',
+  effects: 'node',
   validate: (step) => [
     ...needsTarget(step),
     ...unknownArgs(step, ['version']),
