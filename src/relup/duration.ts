@@ -1,7 +1,7 @@
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
 
-/** The suspend timeout when a relup names none (edeliver's default is 5 s too). */
+/** The suspend timeout when a relup names none. */
 export const DEFAULT_SUSPEND_TIMEOUT_MS = 5000;
 
 /**

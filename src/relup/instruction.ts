@@ -27,7 +27,7 @@ export interface Plan {
   after: Step[];
 }
 
-/** Where a modification inserts an instruction (edeliver's `insert_where`). */
+/** Where a modification inserts an instruction. */
 export type InsertWhere =
   /** among the checks, before the point of no return */
   | 'before_point_of_no_return'

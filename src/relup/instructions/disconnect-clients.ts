@@ -1,7 +1,7 @@
 import type { Instruction } from '../instruction.ts';
 import { needsString, unknownArgs } from '../step-args.ts';
 
-/** Disconnects every client session except super-admins' (Servoy's `shutDownAllClients`). */
+/** Disconnects every client session except super-admins'. */
 export const disconnectClients: Instruction = {
   name: 'disconnect_clients',
   description: "disconnects every client session except super-admins'",

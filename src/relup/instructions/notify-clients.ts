@@ -1,7 +1,7 @@
 import type { Instruction } from '../instruction.ts';
 import { needsString, stringArg, unknownArgs } from '../step-args.ts';
 
-/** Pushes a notice to every client session (Servoy's `sendMessageToAllClients`). */
+/** Pushes a notice to every client session. */
 export const notifyClients: Instruction = {
   name: 'notify_clients',
   description: 'pushes a notice to every client session',

@@ -4,7 +4,7 @@ import { makeStep } from '../step.ts';
 import { optionalTimeout, timeoutOf, unknownArgs } from '../step-args.ts';
 
 /**
- * Suspends every channel actor at once with one deadline (edeliver's SuspendChannels). Fails on
+ * Suspends every channel actor at once with one deadline. Fails on
  * a timeout or on actors that cannot suspend, after resuming the ones that did.
  */
 export const suspendChannels: Instruction = {
