@@ -16,6 +16,8 @@ export interface Subjects {
   discover: string;
   /** The queue group of a service's acceptors. */
   queue(service: string): string;
+  /** Connects a node that refuses them (maintenance) passes on to the nodes that admit everyone. */
+  forwarded(service: string): string;
 }
 
 /** Builds the subject names under a prefix (default `relup`). */
@@ -29,6 +31,7 @@ export function subjects(prefix = 'relup'): Subjects {
     events: (node) => `${prefix}.evt.${node}`,
     discover: `${prefix}.discover`,
     queue: (service) => `${prefix}.svc.${service}`,
+    forwarded: (service) => `${prefix}.svc.${service}.forwarded`,
   };
 }
 

@@ -213,7 +213,16 @@ async function bootOn(
     releasesDir: opts.releasesDir,
     relupsDir: resolve(opts.relupsDir ?? 'relups'),
     release,
-    ports: { node: id, log, table, named, registry, maintenance, kept: restartModes },
+    ports: {
+      node: id,
+      log,
+      table,
+      named,
+      registry,
+      maintenance,
+      kept: restartModes,
+      flush: () => nc.flush(),
+    },
     last,
   });
 

@@ -11,20 +11,32 @@ const RESUMED_BY: Readonly<Record<string, string>> = {
   suspend_channels: 'resume_channels',
 };
 
+/**
+ * Steps that load code or start or stop a service: once the point of no return has passed they
+ * must wait until the channels are suspended, so no channel event meets code or services in flux.
+ */
+const AFTER_SUSPENDED_CHANNELS = new Set(['load', 'start_service', 'stop_service']);
+
 const label = (op: string, target: string | undefined) => (target === undefined ? op : `${op}:${target}`);
 
 /**
  * Stage 6: the rules an ordered plan must keep, all reported at once as PLAN_INVALID: exactly
  * one point of no return, opening the effects; nothing with effects before it; every suspension
- * resumed; every load prepared by a load_object_code; every step valid for its instruction.
+ * resumed; every load prepared by a load_object_code; no code load or service start or stop
+ * between the point of no return and suspend_channels; every step valid for its instruction.
  */
 export function checkPlan(parts: PlanParts, ctx: StageContext): void {
   const steps = allSteps(parts);
   const problems = [...pointOfNoReturnProblems(parts, steps), ...stepProblems(steps, ctx)];
   const ponrAt = steps.findIndex((s) => s.op === PONR_OP);
+  const channelsSuspendedAt = steps.findIndex((s) => s.op === 'suspend_channels');
   steps.forEach((step, i) => {
     if (i < ponrAt && ctx.registry.getInstruction(step.op)?.effects === 'node')
       problems.push(`${step.id} (${step.origin}) has effects but stands before the point of no return`);
+    if (ponrAt >= 0 && i > ponrAt && i < channelsSuspendedAt && AFTER_SUSPENDED_CHANNELS.has(step.op))
+      problems.push(
+        `${step.id} (${step.origin}) stops or starts a service or loads code between the point of no return and suspend_channels`,
+      );
     const resumer = RESUMED_BY[step.op];
     if (
       resumer !== undefined &&

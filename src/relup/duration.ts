@@ -1,7 +1,10 @@
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
 
-/** The suspend timeout when a relup names none. */
+/**
+ * The suspend timeout when a relup names none: 5 s, above the 1000 ms reference default of a bulk
+ * channel suspension, since a channel may be awaiting a JetStream acknowledgement.
+ */
 export const DEFAULT_SUSPEND_TIMEOUT_MS = 5000;
 
 /**

@@ -11,6 +11,8 @@ export type Admit = (msg: Msg) => void;
  */
 export class Acceptor {
   private sub: Subscription | undefined;
+  private forwardedSub: Subscription | undefined;
+  private takesForwarded = true;
   private held: Msg[] = [];
   private suspended = false;
 
@@ -26,14 +28,38 @@ export class Acceptor {
     if (this.sub) return;
     this.sub = this.nc.subscribe(this.subjects.connect(this.service), {
       queue: this.subjects.queue(this.service),
-      callback: (err, msg) => {
-        // A subscription error (e.g. a permission violation) closes it: check() reports the closed acceptor.
-        if (err) return;
-        if (this.suspended) this.held.push(msg);
-        else this.admit(msg);
-      },
+      callback: this.onConnect,
+    });
+    if (this.takesForwarded) this.subscribeForwarded();
+  }
+
+  /**
+   * Whether this acceptor also takes the connects other nodes pass on (see forwardOrRefuse): only
+   * while its node admits everyone, so a passed-on connect never lands where it is refused again.
+   */
+  takeForwarded(on: boolean): void {
+    this.takesForwarded = on;
+    if (!on) {
+      const sub = this.forwardedSub;
+      this.forwardedSub = undefined;
+      void sub?.drain().catch(() => {});
+    } else if (this.sub) this.subscribeForwarded();
+  }
+
+  private subscribeForwarded(): void {
+    if (this.forwardedSub) return;
+    this.forwardedSub = this.nc.subscribe(this.subjects.forwarded(this.service), {
+      queue: this.subjects.queue(this.service),
+      callback: this.onConnect,
     });
   }
+
+  private readonly onConnect = (err: Error | null, msg: Msg): void => {
+    // A subscription error (e.g. a permission violation) closes it: check() reports the closed acceptor.
+    if (err) return;
+    if (this.suspended) this.held.push(msg);
+    else this.admit(msg);
+  };
 
   /** Holds new connect requests. */
   suspend(): void {
@@ -69,7 +95,10 @@ export class Acceptor {
   /** Drains the subscription: requests already received are still admitted. */
   async stop(): Promise<void> {
     const sub = this.sub;
+    const forwarded = this.forwardedSub;
     this.sub = undefined;
+    this.forwardedSub = undefined;
+    if (forwarded && !forwarded.isClosed()) await forwarded.drain();
     if (sub && !sub.isClosed()) await sub.drain();
   }
 }

@@ -46,6 +46,12 @@ export interface ServiceDefinition {
   codeChange?: (args: CodeChangeArgs) => unknown;
   /** Services this one needs in the same release. */
   requires?: string[];
+  /**
+   * False when this service's channels cannot be suspended (they must keep handling messages
+   * through an upgrade): suspend_channels then reports `not_supported` as a warning and the
+   * upgrade goes on without suspending any channel.
+   */
+  suspendableChannels?: boolean;
   /** Keeps running in maintenance mode. */
   requiredInMaintenance?: boolean;
 }

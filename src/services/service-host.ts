@@ -10,6 +10,7 @@ import { respondError, respondOk } from '../nats/reply.ts';
 import type { Subjects } from '../nats/subjects.ts';
 import { acceptedEvents } from './accepted-events.ts';
 import { Acceptor } from './acceptor.ts';
+import { forwardOrRefuse } from './connect-forwarding.ts';
 import type { ServiceDefinition } from './define-service.ts';
 import { effectHandler } from './effects.ts';
 import { isHostEvent } from './host-events.ts';
@@ -122,7 +123,11 @@ export class ServiceHost implements Child {
   /** Starts the service and, unless `acceptor` is false, takes connect requests (if it has channels). */
   start(acceptor = true): this {
     this.started = true;
-    if (acceptor && this.def.channel) this.acceptor.start();
+    if (acceptor && this.def.channel) {
+      // A node that refuses ordinary sessions now (maintenance) takes no connects passed on by others.
+      this.acceptor.takeForwarded(this.deps.policy?.refusal() === undefined);
+      this.acceptor.start();
+    }
     return this;
   }
 
@@ -139,6 +144,24 @@ export class ServiceHost implements Child {
   /** Session ids, for operators and tests. */
   sessions(): string[] {
     return [...this.channels.keys()];
+  }
+
+  /**
+   * Why some sessions could not be reached now: not registered as channel actors, a channel
+   * stopped or failed, or its subscription closed. Empty when every session is reachable.
+   */
+  unreachableChannels(): string[] {
+    const problems: string[] = [];
+    const registered = new Set(this.deps.registry.group(this.group));
+    for (const [session, entry] of this.channels) {
+      if (!registered.has(entry.actor)) problems.push(`${this.name}: session ${session} is not registered`);
+      else if (entry.actor.status === 'stopped' || entry.actor.status === 'failed')
+        problems.push(`${this.name}: session ${session} is ${entry.actor.status}`);
+      else if (entry.sub.isClosed()) problems.push(`${this.name}: session ${session} is not subscribed`);
+    }
+    if (registered.size !== this.channels.size)
+      problems.push(`${this.name}: ${registered.size} channel actors for ${this.channels.size} sessions`);
+    return problems;
   }
 
   /** A stored record's super-admin proof when this node's policy still honours it, else undefined. */
@@ -170,6 +193,7 @@ export class ServiceHost implements Child {
       snapshot: restored?.snapshot,
       onEmit: this.emit,
       onExit: this.channelExit,
+      suspendable: this.def.suspendableChannels !== false,
       record: this.deps.persistence ? this.record : undefined,
     });
     const sub = nc.subscribe(subjects.session(session), { callback: this.onSessionMessage });
@@ -431,7 +455,9 @@ export class ServiceHost implements Child {
         },
       );
     } catch (err) {
-      respondError(msg, err);
+      if (err instanceof RelupError && err.code === 'MAINTENANCE')
+        forwardOrRefuse(this.deps.nc, this.deps.subjects, this.name, msg, err);
+      else respondError(msg, err);
     }
   }
 

@@ -23,17 +23,12 @@ describe('plan checks', () => {
 
   it('refuses an effect before the point of no return', () => {
     const problems = problemsOf(() =>
-      compile(
-        sameCode(
-          '  - { op: stop_service, target: legacy, args: { version: 1.0.0 } }\n  - point_of_no_return:',
-        ),
-        {
-          to: v101,
-        },
-      ),
+      compile(sameCode('  - { op: disconnect_clients, args: { reason: early } }\n  - point_of_no_return:'), {
+        to: v101,
+      }),
     );
     expect(problems).toEqual([
-      'stop_service:legacy (up[0]) has effects but stands before the point of no return',
+      'disconnect_clients (up[0]) has effects but stands before the point of no return',
     ]);
   });
 
@@ -92,6 +87,67 @@ describe('plan checks', () => {
     );
     expect(() => checkPlan({ before: [], after: after.slice(1, 3) }, ctx)).toThrowError(
       /exactly one point_of_no_return, found 0/,
+    );
+  });
+});
+
+describe('suspend_channels (placed as the SuspendChannels instruction says)', () => {
+  const bare = (up: string) => sameCode(up, 'options: { modifications: [] }');
+
+  it('needs check_acceptors and check_channels before it', () => {
+    const noAcceptorCheck = relupError(() =>
+      compile(
+        bare('  - check_channels:\n  - point_of_no_return:\n  - suspend_channels:\n  - resume_channels:'),
+        {
+          to: v101,
+        },
+      ),
+    );
+    expect(noAcceptorCheck.code).toBe('PLAN_MISSING_DEPENDENCY');
+    expect(noAcceptorCheck.message).toContain('check_acceptors');
+    const noChannelCheck = relupError(() =>
+      compile(
+        bare('  - check_acceptors:\n  - point_of_no_return:\n  - suspend_channels:\n  - resume_channels:'),
+        {
+          to: v101,
+        },
+      ),
+    );
+    expect(noChannelCheck.code).toBe('PLAN_MISSING_DEPENDENCY');
+    expect(noChannelCheck.message).toContain('check_channels');
+  });
+
+  it('refuses a service start or stop, or a code load, after the point of no return and before it', () => {
+    // Ordering by `after` already puts them behind suspend_channels; this rule guards plans
+    // whatever produced their order.
+    const ctx: StageContext = {
+      release: 'chat',
+      direction: 'up',
+      from: v100,
+      to: v110,
+      options: { suspendTimeoutMs: DEFAULT_SUSPEND_TIMEOUT_MS, modifications: [] },
+      registry: createRegistry(),
+    };
+    const step = (op: string, target?: string, args: Record<string, unknown> = {}) =>
+      makeStep({ op, ...(target && { target }), args, origin: 'up' });
+    const after = [
+      step('point_of_no_return'),
+      step('stop_service', 'legacy', { version: '1.0.0' }),
+      step('suspend_channels'),
+      step('start_service', 'presence', { version: '1.1.0' }),
+      step('resume_channels'),
+    ];
+    expect(() =>
+      checkPlan({ before: [step('load_object_code', 'presence', { version: '1.1.0' })], after }, ctx),
+    ).toThrowError(
+      expect.objectContaining({
+        code: 'PLAN_INVALID',
+        details: {
+          problems: [
+            'stop_service:legacy (up) stops or starts a service or loads code between the point of no return and suspend_channels',
+          ],
+        },
+      }),
     );
   });
 });

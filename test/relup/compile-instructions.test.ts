@@ -133,12 +133,13 @@ describe('suspensions', () => {
     expect(runtime.calls.slice(2)).toEqual(['suspendService chat 250', 'resumeService chat']);
   });
 
-  it('fails when some actors cannot suspend', async () => {
+  it('warns and goes on when the channels cannot be suspended', async () => {
     const runtime = new RecordingRuntime();
     runtime.bulk = { result: 'not_supported', ids: ['ses-2'] };
-    await expect(suspendChannels.run(contextOf(channels, runtime))).rejects.toMatchObject({
-      code: 'SUSPEND_NOT_SUPPORTED',
-      details: { ids: ['ses-2'] },
+    await expect(suspendChannels.run(contextOf(channels, runtime))).resolves.toMatchObject({
+      result: 'warning',
+      detail: '1 of the channels cannot be suspended',
+      bulk: { result: 'not_supported', ids: ['ses-2'] },
     });
   });
 

@@ -129,6 +129,45 @@ describe('each failure point leaves the node consistent (real NATS)', () => {
     expect(report.steps.map((s) => s.op)).toEqual(['check_acceptors']);
   });
 
+  it('before the point of no return: a channel whose subscription is gone fails check_channels → aborted', async () => {
+    const { node, sessions } = await nodeWithTraffic('chk');
+    const chat = node.services.get('chat')!;
+    // A session's subscription lost (as after a failed resubscribe): its client cannot reach it.
+    const lost = (chat as unknown as { channels: Map<string, { sub: { unsubscribe(): void } }> }).channels
+      .values()
+      .next().value!;
+    lost.sub.unsubscribe();
+    const before = fingerprint(node);
+    const report = await node.upgrade({ to: '1.1.0' });
+    expect(report.outcome).toBe('aborted');
+    expect(report.error?.code).toBe('CHECK_FAILED');
+    expect(report.error?.message).toMatch(/session \S+ is not subscribed/);
+    expect(report.steps.some((s) => s.op === 'point_of_no_return' && s.result === 'ok')).toBe(false);
+    expect(fingerprint(node)).toEqual(before);
+    expect(sessions).toHaveLength(3);
+  });
+
+  it('channels that cannot be suspended: suspend_channels warns (not_supported) and the upgrade goes on', async () => {
+    const node = await startChatNode(nats.server().url, 'nosus', {
+      releasesDir: sandbox.releasesDir,
+      relupsDir: sandbox.relupsDir,
+      prefix: 'nosus',
+    });
+    nodes.push(node);
+    const chat = node.services.get('chat')!;
+    chat.def = { ...chat.def, suspendableChannels: false };
+    const nc = await nats.connect();
+    const s = await Session.open(nc, 'chat', { user: 'n', room: 'nosus' }, { prefix: 'nosus' });
+    await s.request({ type: 'say', text: 'before' });
+    const report = await node.upgrade({ to: '1.1.0' });
+    expect(report.outcome, JSON.stringify(report.error)).toBe('done');
+    expect(report.steps.find((st) => st.op === 'suspend_channels')).toMatchObject({
+      result: 'warning',
+      bulk: { result: 'not_supported' },
+    });
+    expect((await s.request({ type: 'topic', text: 'new code' })).topic).toBe('new code');
+  });
+
   it('before the point of no return: a migration that throws on a copy of live state → aborted, nothing changed', async () => {
     const { node, sessions } = await nodeWithTraffic('pre');
     const before = fingerprint(node);

@@ -2,11 +2,13 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { RelupError } from '../../errors.ts';
 import { respondError } from '../../nats/reply.ts';
 import type { Subjects } from '../../nats/subjects.ts';
+import { forwardOrRefuse } from '../../services/connect-forwarding.ts';
 
 /**
  * Answers connect requests of services that maintenance stopped: a client learns why it is
  * refused and until when, instead of hearing nothing (no responders) as if the service never
- * existed. Same queue group as the real acceptor, so a node that serves the service wins.
+ * existed. It sits in the real acceptors' queue group, so it passes a connect on to a node that
+ * serves the service (forwardOrRefuse) and refuses it only when none does.
  */
 export class HeldAcceptors {
   private readonly subs = new Map<string, Subscription>();
@@ -26,14 +28,16 @@ export class HeldAcceptors {
         // A subscription error (e.g. a permission violation) closes it; there is no message to answer.
         if (err) return;
         // Maintenance may have just ended while the service restarts: still answer, never drop.
-        respondError(
-          msg,
-          this.refusal() ??
+        const refusal = this.refusal();
+        if (refusal) forwardOrRefuse(this.nc, this.subjects, service, msg, refusal);
+        else
+          respondError(
+            msg,
             new RelupError('SESSION_REFUSED', `service ${service} is starting again; connect again`, {
               service,
               retry: true,
             }),
-        );
+          );
       },
     });
     this.subs.set(service, sub);

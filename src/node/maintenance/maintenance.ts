@@ -56,6 +56,7 @@ export class Maintenance {
   /** Adds a reason without telling or disconnecting anyone: sessions meet the gate at their next message. */
   addReason(entry: MaintenanceEntry): void {
     this.deps.lifecycle.send({ type: 'MAINTENANCE_ON', entry });
+    for (const host of this.deps.table.hostsNow()) host.acceptor.takeForwarded(false);
   }
 
   /** Holds a service stopped that never started (boot): its connects are refused with the reason. */
@@ -134,6 +135,7 @@ export class Maintenance {
     lifecycle.send({ type: 'MAINTENANCE_OFF', reason });
     const started: string[] = [];
     if (!this.isOn()) {
+      for (const host of table.hostsNow()) host.acceptor.takeForwarded(true);
       for (const def of table.heldDefinitions()) {
         if (table.isDisabled(def.name)) continue;
         table.release(def.name);

@@ -37,6 +37,8 @@ export interface UpgradePorts {
   named: NamedActors;
   registry: ActorRegistry;
   maintenance: Maintenance;
+  /** Resolves once the server has seen everything sent before (the channels' subscriptions included). */
+  flush(): Promise<void>;
   /** The kept state of services (restart modes): where it is stored and which components keep it. */
   kept: { store: SnapshotStore; keeps(service: string, component: PersistedComponent): boolean };
 }
@@ -76,13 +78,9 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
   }
 
   async checkChannels(): Promise<void> {
-    const bad: string[] = [];
-    for (const host of this.ports.table.hostsNow()) {
-      let found = 0;
-      for (const _ of host.channelActors()) found++;
-      if (found !== host.sessionCount)
-        bad.push(`${host.name}: ${host.sessionCount} sessions but ${found} channel actors in the registry`);
-    }
+    const bad = [...this.ports.table.hostsNow()].flatMap((host) => host.unreachableChannels());
+    // The subscriptions are at the server once a round trip has passed: a channel is reachable.
+    await this.ports.flush();
     if (bad.length > 0)
       throw new RelupError('CHECK_FAILED', `channels not found: ${bad.join('; ')}`, { bad });
   }

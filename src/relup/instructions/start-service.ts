@@ -12,7 +12,8 @@ export const startService: Instruction = {
     ...unknownArgs(step, ['version']),
     ...needsString(step, 'version'),
   ],
-  after: (step) => [{ op: 'load_object_code', target: targetOf(step) }],
+  // Services start only once the channels are suspended (the SuspendChannels placement rule).
+  after: (step) => [{ op: 'load_object_code', target: targetOf(step) }, { op: 'suspend_channels' }],
   async run({ step, runtime }) {
     await runtime.startService(targetOf(step), stringArg(step, 'version'));
     return { result: 'ok' };

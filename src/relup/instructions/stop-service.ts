@@ -7,6 +7,8 @@ export const stopService: Instruction = {
   name: 'stop_service',
   description: 'stops a service',
   effects: 'node',
+  // Services stop only once the channels are suspended (the SuspendChannels placement rule).
+  after: () => [{ op: 'suspend_channels' }],
   validate: (step) => [
     ...needsTarget(step),
     ...unknownArgs(step, ['version']),

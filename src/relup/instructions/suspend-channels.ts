@@ -4,8 +4,9 @@ import { makeStep } from '../step.ts';
 import { optionalTimeout, timeoutOf, unknownArgs } from '../step-args.ts';
 
 /**
- * Suspends every channel actor at once with one deadline. Fails on
- * a timeout or on actors that cannot suspend, after resuming the ones that did.
+ * Suspends every channel actor at once with one deadline. Fails on a timeout, after resuming the
+ * ones that did; a channel set that cannot be suspended is reported as a warning (`not_supported`)
+ * and the upgrade goes on.
  */
 export const suspendChannels: Instruction = {
   name: 'suspend_channels',
@@ -14,11 +15,12 @@ export const suspendChannels: Instruction = {
   pause: 'starts',
   insertWhere: 'after_point_of_no_return',
   validate: (step) => [...unknownArgs(step, ['timeoutMs']), ...optionalTimeout(step)],
-  requires: () => [{ op: 'check_channels' }],
+  // The instruction's declared dependencies: both checks run before it on the way up.
+  requires: () => [{ op: 'check_acceptors' }, { op: 'check_channels' }],
   after: () => [{ op: 'suspend_acceptors' }],
   async run({ step, runtime }) {
     const bulk = await runtime.suspendChannels(timeoutOf(step));
-    return bulkSuspendOutcome(bulk, 'the channels', () => runtime.resumeChannels());
+    return bulkSuspendOutcome(bulk, 'the channels', () => runtime.resumeChannels(), 'warn');
   },
   async undo({ runtime }) {
     await runtime.resumeChannels();
