@@ -34,12 +34,12 @@ export const bulkSuspendBench: Bench = {
       const floorClear: number[] = [];
       for (let r = 0; r < runs + 1; r++) {
         let t = nowMs();
-        const result = await bulkSuspend(node.registry.matching('channel:'), 5000);
+        const result = await bulkSuspend(node.actors.matching('channel:'), 5000);
         const s = nowMs() - t;
         if (result.result !== 'ok' || result.count !== count)
           throw new Error(`bulk suspension: ${JSON.stringify(result).slice(0, 300)}`);
         t = nowMs();
-        const n = bulkResume(node.registry.matching('channel:'));
+        const n = bulkResume(node.actors.matching('channel:'));
         const u = nowMs() - t;
         if (n !== count) throw new Error(`resumed ${n} of ${count}`);
         const f = floor(objs);
@@ -51,8 +51,8 @@ export const bulkSuspendBench: Bench = {
       }
       ctx.notes.push(
         `${count.toLocaleString('en')} idle chat channels opened through ServiceHost.openChannel (1,000 rooms); ` +
-          "suspend = `bulkSuspend(node.registry.matching('channel:'), 5000)` (what the relup step suspend_channels runs), " +
-          "resume = `bulkResume(node.registry.matching('channel:'))`; " +
+          "suspend = `bulkSuspend(node.actors.matching('channel:'), 5000)` (what the relup step suspend_channels runs), " +
+          "resume = `bulkResume(node.actors.matching('channel:'))`; " +
           `${runs} cycles after one warm-up. Floor: \`for (const o of objs) o.suspended = true\` over ${count.toLocaleString('en')} plain objects in an array.`,
       );
       return [

@@ -92,9 +92,9 @@ interface Timer {
  */
 export class ActorHost {
   readonly id: string;
-  logic: AnyActorLogic;
-  version: string;
-  snapshot: Snapshot<unknown>;
+  private currentLogic: AnyActorLogic;
+  private currentVersion: string;
+  private currentSnapshot: Snapshot<unknown>;
   readonly suspendable: boolean;
   private readonly onEmit: EmitHandler | undefined;
   private readonly onExit: ((reason: ExitReason, actor: ActorHost) => void) | undefined;
@@ -108,12 +108,12 @@ export class ActorHost {
   private exit: { promise: Promise<ExitReason>; resolve: (r: ExitReason) => void } | undefined;
   private exitReason: ExitReason | undefined;
   /** Messages taken from the mailbox so far: a rollback restores a snapshot only if none was taken since. */
-  handled = 0;
+  private handledCount = 0;
 
   constructor(opts: ActorHostOptions) {
     this.id = opts.id;
-    this.logic = opts.logic;
-    this.version = opts.version;
+    this.currentLogic = opts.logic;
+    this.currentVersion = opts.version;
     this.onEmit = opts.onEmit;
     this.onExit = opts.onExit;
     this.record = opts.record;
@@ -128,11 +128,11 @@ export class ActorHost {
             error: String((restored as { error?: unknown }).error),
           },
         );
-      this.snapshot = restored;
+      this.currentSnapshot = restored;
       this.rearm(new Map());
     } else {
       const [snap, actions] = initialLogic(opts.logic, opts.input);
-      this.snapshot = snap;
+      this.currentSnapshot = snap;
       // Async entry effects (e.g. joining a room) finish before the first message is taken.
       const pending = actions.length > 0 ? this.runEffects(actions, 0, undefined) : undefined;
       if (pending) {
@@ -150,6 +150,26 @@ export class ActorHost {
     return this.state;
   }
 
+  /** The logic the actor runs now. */
+  get logic(): AnyActorLogic {
+    return this.currentLogic;
+  }
+
+  /** The version of the code the actor runs now. */
+  get version(): string {
+    return this.currentVersion;
+  }
+
+  /** The actor's current snapshot (read-only: it changes only through messages, swaps and reverts). */
+  get snapshot(): Snapshot<unknown> {
+    return this.currentSnapshot;
+  }
+
+  /** How many messages the actor has handled: a checkpoint is exact while this has not moved. */
+  get handled(): number {
+    return this.handledCount;
+  }
+
   /** A message is being handled now (an async effect is running). */
   get inFlight(): boolean {
     return this.busy;
@@ -162,7 +182,7 @@ export class ActorHost {
 
   /** The logic's context, for status and tests. */
   get context(): unknown {
-    return (this.snapshot as { context?: unknown }).context;
+    return (this.currentSnapshot as { context?: unknown }).context;
   }
 
   /** Resolves once, when the actor has ended, with the reason (what a supervisor watches). */
@@ -228,7 +248,7 @@ export class ActorHost {
 
   /** The snapshot in its persisted (JSON-safe) form, tagged with the logic's version. */
   persist(): VersionedSnapshot {
-    return { version: this.version, snapshot: persistLogic(this.logic, this.snapshot) };
+    return { version: this.currentVersion, snapshot: persistLogic(this.currentLogic, this.currentSnapshot) };
   }
 
   /** Whether a persisted snapshot restores into a logic without error (a stored actor's pre-flight). */
@@ -265,7 +285,7 @@ export class ActorHost {
     } catch (err) {
       throw new RelupError('SWAP_FAILED', `actor ${this.id}: migration failed: ${(err as Error).message}`, {
         id: this.id,
-        from: this.version,
+        from: this.currentVersion,
         to: version,
       });
     }
@@ -282,9 +302,9 @@ export class ActorHost {
       actor: this,
       commit: () => {
         const remaining = this.clearTimers();
-        this.logic = logic;
-        this.version = version;
-        this.snapshot = restored;
+        this.currentLogic = logic;
+        this.currentVersion = version;
+        this.currentSnapshot = restored;
         this.rearm(remaining);
       },
     };
@@ -292,7 +312,12 @@ export class ActorHost {
 
   /** The actor's logic, version and snapshot as they are now, for an exact rollback. */
   checkpoint(): Checkpoint {
-    return { logic: this.logic, version: this.version, snapshot: this.snapshot, handled: this.handled };
+    return {
+      logic: this.currentLogic,
+      version: this.currentVersion,
+      snapshot: this.currentSnapshot,
+      handled: this.handledCount,
+    };
   }
 
   /**
@@ -300,11 +325,11 @@ export class ActorHost {
    * exactly the old state; false when the state has moved on and must be migrated back instead.
    */
   revert(cp: Checkpoint): boolean {
-    if (this.handled !== cp.handled) return false;
+    if (this.handledCount !== cp.handled) return false;
     const remaining = this.clearTimers();
-    this.logic = cp.logic;
-    this.version = cp.version;
-    this.snapshot = cp.snapshot;
+    this.currentLogic = cp.logic;
+    this.currentVersion = cp.version;
+    this.currentSnapshot = cp.snapshot;
     this.rearm(remaining);
     return true;
   }
@@ -370,14 +395,14 @@ export class ActorHost {
 
   /** Runs one message; returns a promise only when an effect is async. */
   private process(env: Envelope): Promise<void> | undefined {
-    this.handled++;
+    this.handledCount++;
     let actions: ExecutableAction[];
-    const before = this.snapshot;
+    const before = this.currentSnapshot;
     let stored: Promise<void> | undefined;
     try {
-      const [next, effects] = transitionLogic(this.logic, before, env.event);
+      const [next, effects] = transitionLogic(this.currentLogic, before, env.event);
       if (next.status === 'error') throw (next as { error?: unknown }).error ?? new Error('logic error');
-      this.snapshot = next;
+      this.currentSnapshot = next;
       actions = effects;
       if (this.record && stateChanged(before, next)) stored = this.record(this, env.event);
     } catch (err) {
@@ -388,7 +413,7 @@ export class ActorHost {
       return stored.then(
         () => this.finish(actions, env),
         (err: unknown) => {
-          this.snapshot = before;
+          this.currentSnapshot = before;
           env.fail?.(toRelupError(err, 'SNAPSHOT_STORE_FAILED'));
         },
       );
@@ -417,7 +442,7 @@ export class ActorHost {
       env.reply = undefined;
       reply(undefined);
     }
-    if (this.snapshot.status === 'done') this.end('normal', 'ACTOR_STOPPED');
+    if (this.currentSnapshot.status === 'done') this.end('normal', 'ACTOR_STOPPED');
   }
 
   /** Executes effects in order; switches to async at the first effect that returns a promise. */
@@ -494,7 +519,7 @@ export class ActorHost {
   }
 
   private rearm(remaining: Map<string, number>): void {
-    for (const d of delayedEventsOf(this.logic, this.snapshot)) {
+    for (const d of delayedEventsOf(this.currentLogic, this.currentSnapshot)) {
       this.schedule(d.id, d.event, remaining.get(d.id) ?? d.delay);
     }
   }

@@ -5,7 +5,7 @@ export interface BulkFailure {
 }
 
 /**
- * The result of a bulk suspension, as in edeliver's `bulk_suspend/2`: `ok`, `errors` with a
+ * The result of a bulk suspension,: `ok`, `errors` with a
  * count and every failure, or `not_supported` when the set contains actors that cannot suspend.
  */
 export type BulkResult =

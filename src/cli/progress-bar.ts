@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { NodeEvent } from '../control/control-client.ts';
+import type { ObservedEvent } from '../control/control-client.ts';
 import type { ProgressDisplay, ProgressNodes } from './progress-display.ts';
 import { applyEvent, elapsed, initialProgress, type NodeProgress } from './progress-state.ts';
 
@@ -35,7 +35,7 @@ export function progressBar(nodes: ProgressNodes, stream: NodeJS.WritableStream)
   };
   for (const { node, channels } of nodes) add(node, channels);
   return {
-    event(e: NodeEvent) {
+    event(e: ObservedEvent) {
       const entry = state.get(e.node) ?? add(e.node);
       entry.progress = applyEvent(entry.progress, e);
       entry.bar.update(0, { progress: entry.progress });

@@ -1,8 +1,8 @@
-import type { NodeEvent } from '../control/control-client.ts';
+import type { ObservedEvent } from '../control/control-client.ts';
 
 /** Shows the progress of upgrades as their events arrive. */
 export interface ProgressDisplay {
-  event(e: NodeEvent): void;
+  event(e: ObservedEvent): void;
   /** Ends the display (a live one renders its final frame). */
   stop(): void;
 }

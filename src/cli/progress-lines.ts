@@ -1,4 +1,4 @@
-import type { NodeEvent } from '../control/control-client.ts';
+import type { ObservedEvent } from '../control/control-client.ts';
 import type { ProgressDisplay } from './progress-display.ts';
 
 const UPGRADE_TYPES = new Set(['step_started', 'step_completed', 'step_failed', 'step_undone', 'state']);
@@ -8,7 +8,7 @@ const SHOWN = new Set(['node', 'time', 'at', 'type', 'step', 'state', 'result', 
  * One event as a plain line: `time node type step result|state (ms) [CODE: message]`; other
  * events (commands, barriers, lifecycle) add their scalar fields as `key=value`.
  */
-export function eventLine(e: NodeEvent): string {
+export function eventLine(e: ObservedEvent): string {
   const time =
     typeof e.time === 'string' ? e.time : typeof e.at === 'string' ? e.at : new Date().toISOString();
   const parts = [time, e.node, e.type];

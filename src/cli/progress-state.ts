@@ -1,4 +1,4 @@
-import type { NodeEvent } from '../control/control-client.ts';
+import type { ObservedEvent } from '../control/control-client.ts';
 
 /** What the progress display knows about one node's upgrade, folded from its events. */
 export interface NodeProgress {
@@ -29,7 +29,7 @@ export function initialProgress(node: string, channels?: number): NodeProgress {
 }
 
 /** Folds one event into a node's progress (pure: returns a new object). */
-export function applyEvent(p: NodeProgress, e: NodeEvent, now = Date.now()): NodeProgress {
+export function applyEvent(p: NodeProgress, e: ObservedEvent, now = Date.now()): NodeProgress {
   const next: NodeProgress = { ...p, startedAt: p.startedAt ?? now };
   // A control server may announce the plan's size on any event; the UpgradeEvent itself has none.
   const total = typeof e.total === 'number' ? e.total : typeof e.steps === 'number' ? e.steps : undefined;
@@ -65,7 +65,7 @@ export function applyEvent(p: NodeProgress, e: NodeEvent, now = Date.now()): Nod
 }
 
 /** The bulk count of a suspend_channels step when the event carries it, else every channel. */
-function suspendedCount(e: NodeEvent, channels: number | undefined): number {
+function suspendedCount(e: ObservedEvent, channels: number | undefined): number {
   const bulk = e.bulk as { count?: unknown } | undefined;
   if (bulk && typeof bulk.count === 'number') return bulk.count;
   return channels ?? 0;

@@ -120,7 +120,7 @@ export const disconnectArgs = z.strictObject({
   reason: z.string().min(1).max(1000).optional(),
 });
 
-/** `disable_service { service }` / `start_service { service }`. */
+/** `disable_service { service }` / `start_waiting { service }`. */
 export const serviceArgs = z.strictObject({ service: tokenArg });
 
 /** `upgrades { limit? }`: how many of the newest journal reports to return (default 20, at most 50). */

@@ -4,7 +4,7 @@ import { decode, encode } from '../nats/codec.ts';
 import { isNoResponders } from '../nats/no-responders.ts';
 import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import type { UpgradeEvent } from '../relup/upgrade-report.ts';
-import { type DiscoveredNode, discover as discoverNodes } from './discovery.ts';
+import { type DiscoveredNode, type DiscoverOptions, discover as discoverNodes } from './discovery.ts';
 import { signCommand } from './signature.ts';
 
 /** The operator commands a node's control server answers (more can be registered on the node). */
@@ -31,7 +31,7 @@ export type ControlReply =
   | { id: string; ok: false; error: ErrorBody };
 
 /** An event of `<prefix>.evt.<node>`: an upgrade event (or a lifecycle one) stamped with its node and time. */
-export interface NodeEvent {
+export interface ObservedEvent {
   node: string;
   time: string;
   type: UpgradeEvent['type'] | (string & {});
@@ -71,15 +71,8 @@ export interface RequestOptions {
 }
 
 /** How long discovery listens. */
-export interface DiscoverOptions {
-  /** Discovery ends after this long without a new reply, default 250 ms. */
-  quietMs?: number;
-  /** And at the latest after this long (also the wait for a first reply), default 3000 ms. */
-  maxWaitMs?: number;
-}
-
 /** A live feed of node events; subscribe before sending the command whose events you want. */
-export interface EventStream extends AsyncIterable<NodeEvent> {
+export interface EventStream extends AsyncIterable<ObservedEvent> {
   /** Resolves once the server knows the subscription, so no later event is missed. */
   readonly ready: Promise<void>;
   close(): void;
@@ -138,12 +131,11 @@ export class ControlClient {
   }
 
   /** Every node's status, collected until replies stop coming for a quiet period; sorted by node. */
-  discover(opts: DiscoverOptions = {}): Promise<DiscoveredNode[]> {
+  discover(opts: Pick<DiscoverOptions, 'quietMs' | 'maxWaitMs'> = {}): Promise<DiscoveredNode[]> {
     return discoverNodes(this.nc, {
+      ...opts,
       prefix: this.prefix,
       ...(this.opts.inboxPrefix !== undefined && { inboxPrefix: this.opts.inboxPrefix }),
-      quietMs: opts.quietMs ?? 250,
-      maxWaitMs: opts.maxWaitMs ?? 3000,
     });
   }
 
@@ -151,11 +143,11 @@ export class ControlClient {
   events(node: string): EventStream {
     const sub: Subscription = this.nc.subscribe(this.subjects.events(node === '*' ? '*' : node));
     const ready = this.nc.flush();
-    async function* iterate(): AsyncGenerator<NodeEvent> {
+    async function* iterate(): AsyncGenerator<ObservedEvent> {
       for await (const msg of sub) {
-        let event: NodeEvent;
+        let event: ObservedEvent;
         try {
-          event = decode<NodeEvent>(msg.data);
+          event = decode<ObservedEvent>(msg.data);
         } catch {
           continue;
         }

@@ -10,7 +10,7 @@ import {
   disableServiceCommand,
   retryCommand,
   skipCommand,
-  startServiceCommand,
+  startWaitingCommand,
 } from './commands/services.ts';
 import { statusCommand } from './commands/status.ts';
 import { upgradeCommand } from './commands/upgrade.ts';
@@ -29,7 +29,7 @@ export const BUILTIN_COMMANDS = [
   notifyCommand,
   disconnectClientsCommand,
   disableServiceCommand,
-  startServiceCommand,
+  startWaitingCommand,
   retryCommand,
   skipCommand,
 ];

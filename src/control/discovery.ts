@@ -22,9 +22,9 @@ export interface DiscoveredNode extends NodeStatus {
 export interface DiscoverOptions {
   /** Subject prefix, default `relup`. */
   prefix?: string;
-  /** Stop once no answer came for this long after the last one, default 200 ms. */
+  /** Stop once no answer came for this long after the last one, default 250 ms. */
   quietMs?: number;
-  /** Stop after this long in any case, default 2000 ms (also the wait for a first answer). */
+  /** Stop after this long in any case, default 3000 ms (also the wait for a first answer). */
   maxWaitMs?: number;
   /** The inbox prefix the connection may subscribe to (see docker/nats-auth.conf), default `_INBOX`. */
   inboxPrefix?: string;
@@ -53,8 +53,8 @@ export function serveDiscovery(node: NodeApi, log?: Logger): Subscription {
  * no node at all returns `[]` at once (NATS answers "no responders").
  */
 export async function discover(nc: NatsConnection, opts: DiscoverOptions = {}): Promise<DiscoveredNode[]> {
-  const quietMs = opts.quietMs ?? 200;
-  const maxWaitMs = opts.maxWaitMs ?? 2000;
+  const quietMs = opts.quietMs ?? 250;
+  const maxWaitMs = opts.maxWaitMs ?? 3000;
   const found = new Map<string, DiscoveredNode>();
   // A plain inbox rather than requestMany: its 'stall' strategy ignores the stall time when
   // the request is not multiplexed, and the quiet period here is the caller's to choose.

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { renderError } from '../errors.ts';
 import type { NodeEvents } from '../node/node-events.ts';
 
-/** Publishes events of one node on `relup.evt.<node>`; the lead reuses it for lifecycle events. */
+/** Publishes events of one node on `relup.evt.<node>` and of its lifecycle. */
 export interface EventPublisher {
   /** The subject events go to. */
   readonly subject: string;

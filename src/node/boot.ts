@@ -233,7 +233,7 @@ async function bootOn(
     lifecycle,
     journal,
     store,
-    instructions: opts.registry ?? createRegistry(),
+    instructions: opts.instructions ?? createRegistry(),
     releasesDir: opts.releasesDir,
     relupsDir: resolve(opts.relupsDir ?? 'relups'),
     releaseKeys: opts.releaseKeys,

@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 
-/** Why a node is in maintenance (4ALLPORTAL's automatic activations, plus the manual one). */
+/** Why a node is in maintenance: the automatic reasons, plus the manual one. */
 export type MaintenanceReason = 'manual' | 'dependency_error' | 'upgrade_failed' | 'script_failed';
 
 /** One reason a node is in maintenance, with what an operator needs to act on it. */
@@ -32,7 +32,7 @@ export interface LifecycleContext {
 
 /**
  * The node lifecycle: booting → initialized → ready ⇄ upgrading; maintenance while any reason
- * holds (it ends when the last reason is cleared, as 4ALLPORTAL's automatic maintenance does);
+ * holds (it ends when the last reason is cleared);
  * stopping → stopped. Upgrades may also run in maintenance (that is how a broken release is fixed).
  */
 export const lifecycleMachine = setup({

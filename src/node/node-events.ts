@@ -18,8 +18,8 @@ export interface NodeEvent {
 
 /**
  * Node events: every event is published on the node's event subject, and handed to in-process
- * listeners — except, in maintenance mode, to listeners not allowed there (4ALLPORTAL disables
- * event listeners in maintenance).
+ * listeners — except, in maintenance mode,, to listeners not allowed there
+ * (a listener reacting to business events must not act on a node under repair).
  */
 export class NodeEvents {
   private readonly listeners: { type: string; fn: Listener; allowInMaintenance: boolean }[] = [];

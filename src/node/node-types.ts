@@ -27,7 +27,7 @@ export interface NodeOptions {
   /** The folder holding `<release name>/<from>-<to>.yaml`, default `./relups`. */
   relupsDir?: string;
   /** Instructions and modifications for relups, default the built-ins (add your own to one). */
-  registry?: Registry;
+  instructions?: Registry;
   /** Tokens that prove a super-admin at connect (`{ role: 'superadmin', token }`); they pass maintenance. */
   superAdminTokens?: string[];
   /** Period of the write-behind flush of kept sessions and named actors (restart modes), default 500 ms; 0: off. */

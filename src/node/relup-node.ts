@@ -246,8 +246,8 @@ export class RelupNode {
     return this.parts.table.running;
   }
 
-  /** @internal The actor registry. */
-  get registry(): ActorRegistry {
+  /** @internal The actor registry: every actor of the node by group. */
+  get actors(): ActorRegistry {
     return this.parts.registry;
   }
 

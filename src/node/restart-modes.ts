@@ -51,7 +51,7 @@ const FLUSH_WIDTH = 256;
 type Waiting = 'service' | 'acceptor';
 
 /**
- * The component restart modes (after SST's restartMode): what a node restart does to each
+ * The component restart modes: what a node restart does to each
  * component's persisted state, in two phases per service, both before its acceptor starts —
  * cleanUpOnRestart (remove what would interfere), then startUpOnRestart (start per the mode).
  *

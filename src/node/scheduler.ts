@@ -25,8 +25,8 @@ interface Job {
 }
 
 /**
- * The runtime's scheduler. Every tick asks the node whether the job may run (4ALLPORTAL's
- * `@Scheduled` methods query the system state first); a run still going when the next tick
+ * The runtime's scheduler. Every tick asks the node whether the job may run (in
+ * maintenance only jobs allowed there do); a run still going when the next tick
  * comes is not started twice.
  */
 export class Scheduler {

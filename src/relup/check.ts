@@ -31,7 +31,7 @@ export function checkPlan(parts: PlanParts, ctx: StageContext): void {
   const ponrAt = steps.findIndex((s) => s.op === PONR_OP);
   const channelsSuspendedAt = steps.findIndex((s) => s.op === 'suspend_channels');
   steps.forEach((step, i) => {
-    if (i < ponrAt && ctx.registry.getInstruction(step.op)?.kind === 'effect')
+    if (i < ponrAt && ctx.registry.getInstruction(step.op)?.effects === 'node')
       problems.push(`${step.id} (${step.origin}) has effects but stands before the point of no return`);
     if (ponrAt >= 0 && i > ponrAt && i < channelsSuspendedAt && AFTER_SUSPENDED_CHANNELS.has(step.op))
       problems.push(

@@ -6,7 +6,7 @@ import { expandEntries } from './expand.ts';
 import type { Plan, Step } from './instruction.ts';
 import { applyModifications } from './modify.ts';
 import { orderSteps } from './order.ts';
-import { parseRelup } from './parse.ts';
+import { type ParsedRelup, parseRelup } from './parse.ts';
 import { buildPlan } from './plan.ts';
 import { allSteps, insertSteps, type PlanParts, withUniqueIds } from './plan-parts.ts';
 import { badRelup, type RelupProblem } from './problems.ts';
@@ -25,6 +25,8 @@ export interface CompileInput {
   toManifest: ReleaseInfo;
   /** Instructions and modifications; the built-ins when absent. */
   registry?: Registry;
+  /** The source parsed already (a caller that read its versions first), so it is parsed once. */
+  parsed?: ParsedRelup;
 }
 
 /** The two plans of a relup: the way up and the way back down. */
@@ -42,7 +44,7 @@ export function compileRelup(input: CompileInput): CompiledRelup {
   const registry = input.registry ?? createRegistry();
   const from = input.fromManifest;
   const to = input.toManifest;
-  const spec = validateRelup(parseRelup(input.source, input.file), { registry, from, to });
+  const spec = validateRelup(input.parsed ?? parseRelup(input.source, input.file), { registry, from, to });
   const base = { release: spec.release, options: spec.options, registry };
   const plan = compileDirection(spec.up, { ...base, direction: 'up', from, to }, spec, registry);
   const downEntries = spec.down === 'auto' ? invertEntries(spec.up, plan, registry) : spec.down;

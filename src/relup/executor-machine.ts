@@ -10,6 +10,7 @@ import { renderError, toRelupError } from '../errors.ts';
 import type { Instruction, Plan, Step, StepContext, StepOutcome } from './instruction.ts';
 import type { JournalWriter } from './journal.ts';
 import type { UpgradeRuntime } from './runtime.ts';
+import { PONR_OP } from './step.ts';
 import type {
   StepReport,
   UpgradeError,
@@ -21,7 +22,6 @@ import type {
 } from './upgrade-report.ts';
 
 // The op name is the language's contract; the executor does not import the compiler for it.
-const PONR_OP = 'point_of_no_return';
 
 /** A step of a plan with its instruction, resolved before anything runs. */
 export interface PlannedStep {
@@ -71,13 +71,15 @@ const FORWARD = ['checking', 'committed', 'suspending', 'upgrading', 'resuming',
 
 const now = () => performance.now();
 const ms = (from: number, to = now()) => Math.round((to - from) * 1000) / 1000;
-const isSuspend = (op: string) => op.startsWith('suspend');
-const isResume = (op: string) => op.startsWith('resume');
+/** Whether a planned step starts the pause clients see (its instruction says so, not its name). */
+const startsPause = (p: PlannedStep | undefined) => p?.instruction.pause === 'starts';
+/** Whether a planned step ends the pause clients see. */
+const endsPause = (p: PlannedStep | undefined) => p?.instruction.pause === 'ends';
 
-/** The state that shows a step after the point of no return, by its op. */
-function phaseOf(op: string): PhaseState {
-  if (isSuspend(op)) return 'suspending';
-  if (isResume(op)) return 'resuming';
+/** The state that shows a step after the point of no return, by its instruction's pause declaration. */
+function phaseOf(p: PlannedStep): PhaseState {
+  if (startsPause(p)) return 'suspending';
+  if (endsPause(p)) return 'resuming';
   return 'upgrading';
 }
 
@@ -86,7 +88,7 @@ function nextState(c: ExecutorContext, from: PhaseState | 'committed'): UpgradeS
   if (from === 'checking' && c.passedPonr) return 'committed';
   const planned = c.steps[c.next];
   if (!planned) return 'done';
-  return c.passedPonr ? phaseOf(planned.step.op) : 'checking';
+  return c.passedPonr ? phaseOf(planned) : 'checking';
 }
 
 /** The journal's view of an upgrade in a state. */
@@ -223,7 +225,8 @@ export const executorMachine = setup({
       });
     }),
     startStep: enqueueActions(({ context, enqueue }, { state }: { state: PhaseState }) => {
-      const { step, phase } = planned(context, context.next);
+      const current = planned(context, context.next);
+      const { step, phase } = current;
       const record: StepReport = {
         id: step.id,
         op: step.op,
@@ -236,13 +239,14 @@ export const executorMachine = setup({
       enqueue.assign({
         records: [...context.records, record],
         stepT0: t,
-        pauseStart: context.pauseStart ?? (isSuspend(step.op) ? t : undefined),
+        pauseStart: context.pauseStart ?? (startsPause(current) ? t : undefined),
       });
       enqueue.emit(stepEvent(context, 'step_started', state, record));
     }),
     completeStep: enqueueActions(({ context, event, enqueue }, { state }: { state: PhaseState }) => {
       const { output } = event as DoneActorEvent<StepOutcome>;
-      const { step } = planned(context, context.next);
+      const current = planned(context, context.next);
+      const { step } = current;
       const t = now();
       const record: StepReport = {
         ...(context.records[context.next] as StepReport),
@@ -255,7 +259,7 @@ export const executorMachine = setup({
         records: context.records.with(context.next, record),
         next: context.next + 1,
         passedPonr: context.passedPonr || step.op === PONR_OP,
-        pauseEnd: isResume(step.op) ? t : context.pauseEnd,
+        pauseEnd: endsPause(current) ? t : context.pauseEnd,
       });
       enqueue.emit(stepEvent(context, 'step_completed', state, record));
     }),
@@ -304,7 +308,7 @@ export const executorMachine = setup({
       enqueue.assign({
         records: context.records.with(index, record),
         undo: rest,
-        pauseEnd: isSuspend(record.op) ? t : context.pauseEnd,
+        pauseEnd: startsPause(context.steps[index]) ? t : context.pauseEnd,
       });
       enqueue.emit({
         ...stepEvent(context, 'step_undone', state, record),

@@ -37,7 +37,7 @@ export function expandEntries(entries: readonly Entry[], ctx: StageContext): Pla
 }
 
 function hasEffects(expansion: Expansion | undefined, ctx: StageContext): boolean {
-  return expansion?.main.some((s) => ctx.registry.getInstruction(s.op)?.kind === 'effect') ?? false;
+  return expansion?.main.some((s) => ctx.registry.getInstruction(s.op)?.effects === 'node') ?? false;
 }
 
 /** Versions in steps are the service's own versions (as in its definition), not the release's. */

@@ -27,7 +27,7 @@ export interface Plan {
   after: Step[];
 }
 
-/** Where a modification inserts an instruction (edeliver's `insert_where`). */
+/** Where a modification inserts an instruction. */
 export type InsertWhere =
   /** among the checks, before the point of no return */
   | 'before_point_of_no_return'
@@ -72,8 +72,17 @@ export interface Instruction {
   name: string;
   /** One line for `relupctl plan` and the README. */
   description: string;
-  /** `check`: no effects, may stand before the point of no return; `effect`: only after it. */
-  kind: 'check' | 'prepare' | 'marker' | 'effect';
+  /**
+   * What running it changes: `none` (checks, logs, waits: may stand before the point of no
+   * return), `prepare` (undoable preparation, before it too), `marker` (the point of no return
+   * itself), `node` (effects on the node: only after it).
+   */
+  effects: 'none' | 'prepare' | 'marker' | 'node';
+  /**
+   * Whether it starts or ends the pause clients see (`starts`: the first such step starts the
+   * measured pause; `ends`: the pause ends with the last). The executor reads only this, never the name.
+   */
+  pause?: 'starts' | 'ends';
   /** Where the standard modification inserts it, when it inserts it. */
   insertWhere?: InsertWhere;
   /**

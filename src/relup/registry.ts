@@ -15,7 +15,8 @@ export interface Registry extends InstructionLookup {
 }
 
 const SNAKE_CASE = /^[a-z][a-z0-9_]*$/;
-const KINDS: readonly Instruction['kind'][] = ['check', 'prepare', 'marker', 'effect'];
+const EFFECTS: readonly Instruction['effects'][] = ['none', 'prepare', 'marker', 'node'];
+const PAUSES: readonly (Instruction['pause'] | undefined)[] = [undefined, 'starts', 'ends'];
 
 /** A registry holding the built-in instructions and the `standard` modification. */
 export function createRegistry(): Registry {
@@ -25,7 +26,8 @@ export function createRegistry(): Registry {
     instruction(def) {
       const problems = [
         ...(SNAKE_CASE.test(def.name) ? [] : ['name must be snake_case']),
-        ...(KINDS.includes(def.kind) ? [] : [`kind must be one of ${KINDS.join(', ')}`]),
+        ...(EFFECTS.includes(def.effects) ? [] : [`effects must be one of ${EFFECTS.join(', ')}`]),
+        ...(PAUSES.includes(def.pause) ? [] : ['pause must be starts or ends when given']),
         ...(typeof def.validate === 'function' ? [] : ['validate must be a function']),
         ...(typeof def.run === 'function' ? [] : ['run must be a function']),
         ...(instructions.has(def.name) ? ['an instruction of that name is already registered'] : []),

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { progressText } from '../../src/cli/progress-bar.ts';
 import { eventLine } from '../../src/cli/progress-lines.ts';
 import { applyEvent, initialProgress } from '../../src/cli/progress-state.ts';
-import type { NodeEvent } from '../../src/control/control-client.ts';
+import type { ObservedEvent } from '../../src/control/control-client.ts';
 
-const ev = (type: string, fields: Partial<NodeEvent> = {}): NodeEvent => ({
+const ev = (type: string, fields: Partial<ObservedEvent> = {}): ObservedEvent => ({
   node: 'n1',
   time: '2026-01-01T00:00:00.000Z',
   type,
@@ -15,7 +15,7 @@ const ev = (type: string, fields: Partial<NodeEvent> = {}): NodeEvent => ({
 describe('upgrade progress display', () => {
   it('folds events into steps done, the current step, channels suspended and elapsed time', () => {
     let p = initialProgress('n1', 12);
-    const feed = (e: NodeEvent, now: number) => {
+    const feed = (e: ObservedEvent, now: number) => {
       p = applyEvent(p, e, now);
     };
     feed(ev('state', { state: 'checking', total: 13 }), 1000);

@@ -12,7 +12,7 @@ const userInstruction = (
 ): Instruction => ({
   name,
   description: `test instruction ${name}`,
-  kind: 'effect',
+  effects: 'node',
   validate: () => [],
   run: async () => ({ result: 'ok' }),
   ...deps,
@@ -121,7 +121,7 @@ describe('ordering', () => {
   it('refuses a step before the point of no return that must follow one after it', () => {
     const registry = createRegistry().instruction({
       ...userInstruction('late_check', { after: () => [{ op: 'resume_acceptors' }] }),
-      kind: 'check',
+      effects: 'none',
     });
     const err = relupError(() =>
       compile(relupYaml('  - late_check:', '', '1.0.0', '1.0.1'), { from: v100, to: v101, registry }),

@@ -80,11 +80,24 @@ function fakeNode() {
 
 type Body = (ctx: StepContext) => Promise<unknown>;
 
-function instruction(name: string, kind: Instruction['kind'], run: Body, undo?: Body): Instruction {
+/** The pause declarations of the built-ins these fakes stand for. */
+const PAUSES: Record<string, Instruction['pause']> = {
+  suspend_acceptors: 'starts',
+  suspend_channels: 'starts',
+  suspend: 'starts',
+  resume_acceptors: 'ends',
+  resume_channels: 'ends',
+  resume: 'ends',
+};
+
+function instruction(name: string, kind: string, run: Body, undo?: Body): Instruction {
+  const effects = ({ check: 'none', effect: 'node' } as Record<string, Instruction['effects']>)[kind];
+  const pause = PAUSES[name];
   return {
     name,
     description: name,
-    kind,
+    effects: effects ?? (kind as Instruction['effects']),
+    ...(pause && { pause }),
     validate: () => [],
     async run(ctx) {
       await run(ctx);
@@ -245,6 +258,31 @@ describe('executor', () => {
     expect(Date.parse(report.endedAt)).toBeGreaterThanOrEqual(Date.parse(report.startedAt));
     expect(node.versions.get('room')).toBe('1.1.0');
     expect(node.suspended.size).toBe(0);
+  });
+
+  it('reads the pause from the instruction, not its name: a user suspend_logging starts no pause clock', async () => {
+    const suspendLogging = instruction('suspend_logging', 'effect', async () => {});
+    const plan: Plan = {
+      ...roomPlan(),
+      after: [
+        step('point_of_no_return'),
+        step('suspend_logging'),
+        step('load', 'room', { version: '1.1.0' }),
+      ],
+    };
+    const events: UpgradeEvent[] = [];
+    const report = await runUpgrade({
+      id: 'u-logging',
+      plan,
+      instructions: (op) => (op === 'suspend_logging' ? suspendLogging : lookup(op)),
+      runtime: fakeNode().runtime,
+      onEvent: (e) => events.push(e),
+    });
+    expect(report.outcome).toBe('done');
+    expect(report.pauseMs).toBeUndefined();
+    const started = events.find((e) => e.type === 'step_started' && e.step === 'suspend_logging');
+    expect(started?.state).toBe('upgrading');
+    expect(events.filter((e) => e.type === 'state').map((e) => e.state)).not.toContain('suspending');
   });
 
   it('shows the operator state as the top level of the machine snapshot', async () => {

@@ -49,7 +49,10 @@ function probing(journal: Journal, id: string, seen: Seen[], fail?: string) {
   return (op: string): Instruction => ({
     name: op,
     description: op,
-    kind: op === 'check' ? 'check' : 'effect',
+    effects: op === 'check' ? 'none' : 'node',
+    // As the built-in suspend and resume declare it.
+    ...(op === 'suspend' && { pause: 'starts' as const }),
+    ...(op === 'resume' && { pause: 'ends' as const }),
     validate: () => [],
     async run() {
       await probe(op);

@@ -1,4 +1,4 @@
-import type { ControlClient, NodeEvent } from '../../control/control-client.ts';
+import type { ControlClient, ObservedEvent } from '../../control/control-client.ts';
 import type { DiscoveredNode } from '../../control/discovery.ts';
 import { renderError } from '../../errors.ts';
 
@@ -87,7 +87,7 @@ export class ObserveBridge {
     for (const l of this.listeners) l(message);
   }
 
-  private onEvent(e: NodeEvent): void {
+  private onEvent(e: ObservedEvent): void {
     const message: LiveMessage = { event: 'event', data: e };
     this.recent.push(message);
     if (this.recent.length > this.keepEvents) this.recent.splice(0, this.recent.length - this.keepEvents);

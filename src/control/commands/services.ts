@@ -16,7 +16,7 @@ export const skipCommand = defineCommand('skip', noArgs, async ({ node }) =>
   node.resolveFailedScript('skip'),
 );
 
-/** `start_service { service }`: starts a service its restart mode (`cleanup`) left waiting at boot. */
-export const startServiceCommand = defineCommand('start_service', serviceArgs, async ({ node, args }) => ({
+/** `start_waiting { service }`: starts a service its restart mode (`cleanup`) left waiting at boot. */
+export const startWaitingCommand = defineCommand('start_waiting', serviceArgs, async ({ node, args }) => ({
   started: await node.startWaiting(args.service),
 }));

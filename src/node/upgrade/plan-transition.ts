@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { RelupError } from '../../errors.ts';
 import { readManifest } from '../../release/manifest.ts';
-import { pathExists } from '../../release/path-exists.ts';
 import { checkReleaseSignature } from '../../release/release-signature.ts';
-import { type CompiledRelup, compileRelupFile } from '../../relup/compile.ts';
+import { compileRelupFile } from '../../relup/compile.ts';
 import type { Plan } from '../../relup/instruction.ts';
+import { findRelup } from '../../relup/locate.ts';
 import type { Registry } from '../../relup/registry.ts';
 import type { RunningRelease } from '../node-types.ts';
 
@@ -26,8 +26,8 @@ export interface TransitionSources {
 }
 
 /**
- * Finds and compiles the relup between the running release and `to`: `<from>-<to>.yaml` for
- * an upgrade, else the down plan of `<to>-<from>.yaml`. The running code is checked first
+ * Finds (relup/locate.ts) and compiles the relup between the running release and `to`: `<from>-<to>.yaml`
+ * for an upgrade, else the down plan of `<to>-<from>.yaml`. The running code is checked first
  * against the manifest on disk by the hashes of the files actually loaded, not by the version string.
  */
 export async function planTransition(
@@ -49,36 +49,12 @@ export async function planTransition(
   const dir = join(sources.releasesDir, to);
   const manifest = await readManifest(dir);
   await checkReleaseSignature(dir, sources.releaseKeys);
-  const base = join(sources.relupsDir, from.manifest.name);
-  const upFile = join(base, `${from.version}-${to}.yaml`);
-  const downFile = join(base, `${to}-${from.version}.yaml`);
+  const { file, direction } = await findRelup(sources.relupsDir, from.manifest.name, from.version, to);
   const registry = sources.instructions;
-  let compiled: CompiledRelup;
-  let direction: 'up' | 'down';
-  let file: string;
-  if (await pathExists(upFile)) {
-    file = upFile;
-    direction = 'up';
-    compiled = await compileRelupFile(upFile, {
-      fromManifest: from.manifest,
-      toManifest: manifest,
-      registry,
-    });
-  } else if (await pathExists(downFile)) {
-    file = downFile;
-    direction = 'down';
-    compiled = await compileRelupFile(downFile, {
-      fromManifest: manifest,
-      toManifest: from.manifest,
-      registry,
-    });
-  } else {
-    throw new RelupError(
-      'UNKNOWN_RELEASE',
-      `no relup between ${from.version} and ${to}: looked for ${upFile} and ${downFile}`,
-      { from: from.version, to },
-    );
-  }
+  const compiled =
+    direction === 'up'
+      ? await compileRelupFile(file, { fromManifest: from.manifest, toManifest: manifest, registry })
+      : await compileRelupFile(file, { fromManifest: manifest, toManifest: from.manifest, registry });
   return {
     file,
     direction,

@@ -187,7 +187,7 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
   }
 
   async apply(module: string, args: Record<string, unknown>, direction: 'up' | 'down'): Promise<void> {
-    // Migration scripts of both directions ship with the newer release, as OTP's relup does.
+    // Migration scripts of both directions ship with the newer release: it knows both shapes.
     const release = semver.gt(this.to.version, this.from.version) ? this.to : this.from;
     const verified = await verifyRelease(release.dir, release.manifest);
     const path = verified.paths[module];

@@ -15,7 +15,7 @@ const scriptArgs = (step: Step): Record<string, unknown> => {
 export const apply: Instruction = {
   name: 'apply',
   description: 'runs a migration script of the release (priority high fails the upgrade, low warns)',
-  kind: 'effect',
+  effects: 'node',
   validate: (step) => {
     const { priority, args } = step.args;
     return [

@@ -5,7 +5,7 @@ import { unknownArgs } from '../step-args.ts';
 export const checkAcceptors: Instruction = {
   name: 'check_acceptors',
   description: 'fails unless every running service has a subscribed acceptor',
-  kind: 'check',
+  effects: 'none',
   insertWhere: 'before_point_of_no_return',
   validate: (step) => unknownArgs(step, []),
   async run({ runtime }) {

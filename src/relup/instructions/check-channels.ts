@@ -5,7 +5,7 @@ import { unknownArgs } from '../step-args.ts';
 export const checkChannels: Instruction = {
   name: 'check_channels',
   description: 'fails unless the channels of the node can be found through the registry',
-  kind: 'check',
+  effects: 'none',
   insertWhere: 'before_point_of_no_return',
   validate: (step) => unknownArgs(step, []),
   async run({ runtime }) {

@@ -11,7 +11,7 @@ import {
 export const codeChange: Instruction = {
   name: 'code_change',
   description: "migrates a service's live state with its codeChange",
-  kind: 'effect',
+  effects: 'node',
   validate: codeChangeProblems,
   requires: (step) => [{ op: 'load', target: targetOf(step) }],
   after: (step) => [{ op: 'suspend', target: targetOf(step) }],

@@ -1,11 +1,11 @@
 import type { Instruction } from '../instruction.ts';
 import { needsString, unknownArgs } from '../step-args.ts';
 
-/** Disconnects every client session except super-admins' (Servoy's `shutDownAllClients`). */
+/** Disconnects every client session except super-admins'. */
 export const disconnectClients: Instruction = {
   name: 'disconnect_clients',
   description: "disconnects every client session except super-admins'",
-  kind: 'effect',
+  effects: 'node',
   shorthandArg: 'reason',
   validate: (step) => [...unknownArgs(step, ['reason']), ...needsString(step, 'reason', true)],
   async run({ step, runtime }) {

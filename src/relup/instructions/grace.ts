@@ -3,11 +3,11 @@ import { parseDuration } from '../duration.ts';
 import type { Instruction } from '../instruction.ts';
 import { needsString, unknownArgs } from '../step-args.ts';
 
-/** Waits a grace period while telling every client how long is left (the seed's two-minute wait). */
+/** Waits a grace period while telling every client how long is left. */
 export const grace: Instruction = {
   name: 'grace',
   description: 'waits a grace period, pushing a countdown to every client',
-  kind: 'effect',
+  effects: 'node',
   shorthandArg: 'duration',
   validate: (step) => [
     ...unknownArgs(step, ['duration', 'message']),

@@ -5,7 +5,7 @@ import { needsString, stringArg, unknownArgs } from '../step-args.ts';
 export const info: Instruction = {
   name: 'info',
   description: 'logs a message',
-  kind: 'check',
+  effects: 'none',
   shorthandArg: 'message',
   validate: (step) => [...unknownArgs(step, ['message']), ...needsString(step, 'message')],
   async run({ step, runtime }) {

@@ -6,7 +6,7 @@ import { needsString, needsTarget, stringArg, targetOf, unknownArgs } from '../s
 export const loadObjectCode: Instruction = {
   name: 'load_object_code',
   description: "prepares a service's code of a version without switching to it",
-  kind: 'prepare',
+  effects: 'prepare',
   validate: (step) => [
     ...needsTarget(step),
     ...unknownArgs(step, ['version']),

@@ -6,7 +6,7 @@ import { needsString, needsTarget, stringArg, targetOf, unknownArgs } from '../s
 export const load: Instruction = {
   name: 'load',
   description: "switches a service's code to a prepared version",
-  kind: 'effect',
+  effects: 'node',
   validate: (step) => [
     ...needsTarget(step),
     ...unknownArgs(step, ['version', 'from']),

@@ -5,13 +5,13 @@ import { needsString, unknownArgs } from '../step-args.ts';
 const isOn = (step: Step) => step.args['on'] === true || step.args['on'] === 'on';
 
 /**
- * Puts the node in maintenance mode or takes it out (Servoy's `setMaintenanceMode` around an
- * import): in maintenance only super-admins connect and only services required there run.
+ * Puts the node in maintenance mode or takes it out (around an
+ * import, say): in maintenance only super-admins connect and only services required there run.
  */
 export const maintenance: Instruction = {
   name: 'maintenance',
   description: 'maintenance mode on or off around an upgrade',
-  kind: 'effect',
+  effects: 'node',
   shorthandArg: 'on',
   validate: (step) => {
     const on = step.args['on'];

@@ -1,11 +1,11 @@
 import type { Instruction } from '../instruction.ts';
 import { needsString, stringArg, unknownArgs } from '../step-args.ts';
 
-/** Pushes a notice to every client session (Servoy's `sendMessageToAllClients`). */
+/** Pushes a notice to every client session. */
 export const notifyClients: Instruction = {
   name: 'notify_clients',
   description: 'pushes a notice to every client session',
-  kind: 'effect',
+  effects: 'node',
   shorthandArg: 'message',
   validate: (step) => [...unknownArgs(step, ['message']), ...needsString(step, 'message')],
   async run({ step, runtime }) {

@@ -9,7 +9,7 @@ import { unknownArgs } from '../step-args.ts';
 export const pointOfNoReturn: Instruction = {
   name: PONR_OP,
   description: 'marks where effects begin; failures after it roll back through the down path',
-  kind: 'marker',
+  effects: 'marker',
   validate: (step) => unknownArgs(step, []),
   async run({ runtime, plan }) {
     // In a cluster-wide upgrade no node passes before every node has finished its checks.

@@ -8,7 +8,7 @@ import { codeChangeProblems, codeChangeRequest, invertCodeChange, targetOf } fro
 export const preflightCodeChange: Instruction = {
   name: 'preflight_code_change',
   description: 'dry-runs the code_change of a service on copies of its live state',
-  kind: 'check',
+  effects: 'none',
   insertWhere: 'before_point_of_no_return',
   validate: codeChangeProblems,
   requires: (step) => [{ op: 'load_object_code', target: targetOf(step) }],

@@ -6,7 +6,8 @@ import { unknownArgs } from '../step-args.ts';
 export const resumeAcceptors: Instruction = {
   name: 'resume_acceptors',
   description: 'admits the held connect requests in order, then takes new ones',
-  kind: 'effect',
+  effects: 'node',
+  pause: 'ends',
   insertWhere: 'at_end',
   validate: (step) => unknownArgs(step, []),
   requires: () => [{ op: 'suspend_acceptors' }],

@@ -7,7 +7,8 @@ import { optionalTimeout, timeoutOf, unknownArgs } from '../step-args.ts';
 export const resumeChannels: Instruction = {
   name: 'resume_channels',
   description: 'resumes every channel actor',
-  kind: 'effect',
+  effects: 'node',
+  pause: 'ends',
   insertWhere: 'at_end',
   validate: (step) => [...unknownArgs(step, ['timeoutMs']), ...optionalTimeout(step)],
   requires: () => [{ op: 'suspend_channels' }],

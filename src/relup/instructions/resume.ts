@@ -7,7 +7,8 @@ import { needsTarget, optionalTimeout, targetOf, timeoutOf, unknownArgs } from '
 export const resume: Instruction = {
   name: 'resume',
   description: 'resumes the named actors of a service',
-  kind: 'effect',
+  effects: 'node',
+  pause: 'ends',
   validate: (step) => [...needsTarget(step), ...unknownArgs(step, ['timeoutMs']), ...optionalTimeout(step)],
   requires: (step) => [{ op: 'suspend', target: targetOf(step) }],
   after: (step) => [

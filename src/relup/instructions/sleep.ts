@@ -8,7 +8,7 @@ import { unknownArgs } from '../step-args.ts';
 export const sleep: Instruction = {
   name: 'sleep',
   description: 'waits for a duration',
-  kind: 'check',
+  effects: 'none',
   shorthandArg: 'duration',
   validate: (step) => [
     ...unknownArgs(step, ['duration']),

@@ -6,7 +6,7 @@ import { needsString, needsTarget, stringArg, targetOf, unknownArgs } from '../s
 export const startService: Instruction = {
   name: 'start_service',
   description: 'starts a service at a prepared version',
-  kind: 'effect',
+  effects: 'node',
   validate: (step) => [
     ...needsTarget(step),
     ...unknownArgs(step, ['version']),

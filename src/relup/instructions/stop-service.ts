@@ -6,7 +6,7 @@ import { needsString, needsTarget, stringArg, targetOf, unknownArgs } from '../s
 export const stopService: Instruction = {
   name: 'stop_service',
   description: 'stops a service',
-  kind: 'effect',
+  effects: 'node',
   // Services stop only once the channels are suspended (the SuspendChannels placement rule).
   after: () => [{ op: 'suspend_channels' }],
   validate: (step) => [

@@ -6,7 +6,8 @@ import { unknownArgs } from '../step-args.ts';
 export const suspendAcceptors: Instruction = {
   name: 'suspend_acceptors',
   description: 'holds new connect requests in arrival order',
-  kind: 'effect',
+  effects: 'node',
+  pause: 'starts',
   insertWhere: 'after_point_of_no_return',
   validate: (step) => unknownArgs(step, []),
   requires: () => [{ op: 'check_acceptors' }],

@@ -11,7 +11,8 @@ import { optionalTimeout, timeoutOf, unknownArgs } from '../step-args.ts';
 export const suspendChannels: Instruction = {
   name: 'suspend_channels',
   description: 'suspends every channel actor concurrently (bulk, timed)',
-  kind: 'effect',
+  effects: 'node',
+  pause: 'starts',
   insertWhere: 'after_point_of_no_return',
   validate: (step) => [...unknownArgs(step, ['timeoutMs']), ...optionalTimeout(step)],
   // The instruction's declared dependencies: both checks run before it on the way up.

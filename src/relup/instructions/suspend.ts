@@ -7,7 +7,8 @@ import { needsTarget, optionalTimeout, targetOf, timeoutOf, unknownArgs } from '
 export const suspend: Instruction = {
   name: 'suspend',
   description: 'suspends the named actors of a service (bulk, timed)',
-  kind: 'effect',
+  effects: 'node',
+  pause: 'starts',
   validate: (step) => [...needsTarget(step), ...unknownArgs(step, ['timeoutMs']), ...optionalTimeout(step)],
   after: () => [{ op: 'suspend_channels' }],
   async run({ step, runtime }) {

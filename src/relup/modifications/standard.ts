@@ -4,7 +4,7 @@ import type { Modification, ModifyContext } from '../modification.ts';
 import { allSteps, insertSteps } from '../plan-parts.ts';
 import { makeStep } from '../step.ts';
 
-/** edeliver's channel bracket, in its order; each op goes where its instruction's insertWhere says. */
+/** The channel bracket, in its order; each op goes where its instruction's insertWhere says. */
 const BRACKET = [
   'check_acceptors',
   'check_channels',
@@ -28,7 +28,7 @@ const placeOf = (step: Step, ctx: ModifyContext): InsertWhere => {
 
 /**
  * The default modification: brackets the plan with acceptor and channel checks, suspension and
- * resumption (edeliver's order), and dry-runs every code_change before the point of no return.
+ * resumption, and dry-runs every code_change before the point of no return.
  * Steps the relup already has are not added twice.
  */
 export const standard: Modification = (parts, ctx) => {
