@@ -195,13 +195,12 @@ export class RelupNode {
   status(): NodeStatus {
     const { table, registry, named, upgrader, restartModes } = this.parts;
     const last = upgrader.lastReport;
+    const pending = this.parts.maintenance.pendingEntry();
     return {
       node: this.id,
       state: this.state,
       maintenance: this.maintenanceReasons(),
-      ...(this.parts.maintenance.pendingEntry() && {
-        pendingMaintenance: this.parts.maintenance.pendingEntry(),
-      }),
+      ...(pending && { pendingMaintenance: pending }),
       jobs: this.parts.scheduler.stats(),
       held: table.notRunning(),
       disabled: table.disabledNow(),

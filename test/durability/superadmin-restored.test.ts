@@ -9,12 +9,9 @@ describe('super-admin standing across a restart', () => {
 
   it('is kept with the session (SIGKILL, restart: maintenance keeps the admin), and ends when its token is no longer configured', async () => {
     const url = nats.server().url;
-    let node = await nodes.start({
-      nats: url,
-      node: 'sa1',
-      release: '1.0.0',
-      env: { RELUP_SUPERADMIN_TOKENS: 'first-token' },
-    });
+    const boot = (token: string) =>
+      nodes.start({ nats: url, node: 'sa1', release: '1.0.0', env: { RELUP_SUPERADMIN_TOKENS: token } });
+    let node = await boot('first-token');
     const nc = await nats.connect();
     const admin = await Session.open(nc, 'chat', {
       user: 'root',
@@ -26,12 +23,7 @@ describe('super-admin standing across a restart', () => {
     expect((await admin.request({ type: 'say', text: 'before' })).ok).toBe(true);
 
     await node.signal('SIGKILL');
-    node = await nodes.start({
-      nats: url,
-      node: 'sa1',
-      release: '1.0.0',
-      env: { RELUP_SUPERADMIN_TOKENS: 'first-token' },
-    });
+    node = await boot('first-token');
     // Both sessions were restored; the operator disconnects everyone but super-admins.
     expect(await command(nc, 'sa1', 'disconnect_clients')).toEqual({ disconnected: 1 });
     await expect(user.request({ type: 'history' })).rejects.toMatchObject({ code: 'UNKNOWN_SESSION' });
@@ -39,12 +31,7 @@ describe('super-admin standing across a restart', () => {
 
     // The token is revoked: the restored session is an ordinary one now.
     await node.signal('SIGTERM');
-    node = await nodes.start({
-      nats: url,
-      node: 'sa1',
-      release: '1.0.0',
-      env: { RELUP_SUPERADMIN_TOKENS: 'second-token' },
-    });
+    node = await boot('second-token');
     expect(await command(nc, 'sa1', 'disconnect_clients')).toEqual({ disconnected: 1 });
     await expect(admin.request({ type: 'history' })).rejects.toMatchObject({ code: 'UNKNOWN_SESSION' });
     await node.signal('SIGTERM');

@@ -151,11 +151,7 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
     }
     const kept = new Map<ActorHost, Preflighted>();
     for (const { actor, logic, migrate } of this.targets(service, req)) {
-      // On a copy: the live snapshot must stay untouched whatever the migration does.
-      const onCopy = (p: VersionedSnapshot) => {
-        const copy = structuredClone(p);
-        return migrate ? migrate(copy) : copy.snapshot;
-      };
+      const onCopy = migrateCopy(migrate);
       try {
         if (actor.inFlight) actor.checkRestore(logic, onCopy);
         else {
@@ -318,9 +314,7 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
       const logic: AnyActorLogic | undefined = original.channel ? target.channel : target.actors?.[kind];
       try {
         if (!logic) throw new Error(`${service}@${req.to} has no ${kind} logic`);
-        const migrate = migrator(owner, { ...req, kind });
-        const copy = structuredClone(rec.snapshot);
-        const snapshot = migrate ? migrate(copy) : copy.snapshot;
+        const snapshot = migrateCopy(migrator(owner, { ...req, kind }))(rec.snapshot);
         if (!ActorHost.restores(logic, snapshot)) throw new Error('the migrated snapshot does not restore');
         const moved = { ...rec, snapshot: { version: req.to, snapshot }, at: Date.now() };
         out.push({
@@ -382,4 +376,17 @@ interface KeptRecord {
 
 function writeKept(store: SnapshotStore, r: KeptRecord): Promise<void> {
   return r.channel ? store.putChannel(r.channel) : store.putNamed(r.named as NamedRecord);
+}
+
+/**
+ * Migrates a copy of a persisted snapshot (without a codeChange: the copy's state as it is), so
+ * the original stays untouched whatever the migration does: a live actor's or a stored record's.
+ */
+function migrateCopy(
+  migrate: ((p: VersionedSnapshot) => unknown) | undefined,
+): (p: VersionedSnapshot) => unknown {
+  return (p) => {
+    const copy = structuredClone(p);
+    return migrate ? migrate(copy) : copy.snapshot;
+  };
 }
