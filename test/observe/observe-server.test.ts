@@ -31,6 +31,25 @@ function http(
   });
 }
 
+/** Reads the server-sent events of a page server until the text matches `until`. */
+function liveUntil(server: ObserveServer, until: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}live`, (res) => {
+      expect(res.headers['content-type']).toBe('text/event-stream');
+      let text = '';
+      res.on('data', (d) => {
+        text += d;
+        if (until.test(text)) {
+          req.destroy();
+          resolve(text);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 // A shared machine can starve this process for seconds: timeouts are generous, nothing is timed.
 describe('relupctl observe: the page server', { timeout: 180_000 }, () => {
   const nats = useNats();
@@ -77,25 +96,33 @@ describe('relupctl observe: the page server', { timeout: 180_000 }, () => {
   });
 
   it('streams statuses with traffic counters over server-sent events', async () => {
-    const got = await new Promise<string>((resolve, reject) => {
-      const req = request(`${readOnly.url}live`, (res) => {
-        expect(res.headers['content-type']).toBe('text/event-stream');
-        let text = '';
-        res.on('data', (d) => {
-          text += d;
-          if (/event: statuses\ndata: [^\n]*"stats"/.test(text)) {
-            req.destroy();
-            resolve(text);
-          }
-        });
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const got = await liveUntil(readOnly, /event: statuses\ndata: [^\n]*"stats"/);
     const data = /event: statuses\ndata: ([^\n]*"stats"[^\n]*)/.exec(got)?.[1] ?? '';
     const statuses = JSON.parse(data);
     expect(statuses.nodes.map((n: { node: string }) => n.node)).toEqual(['obs-1']);
     expect(statuses.nodes[0].services[0].stats).toMatchObject({ requests: expect.any(Number) });
+  });
+
+  it('fetches the releases again only after a command that changes them, so two pages never feed each other', async () => {
+    // Each page's own `releases` query ends in a command_finished event; answering every such
+    // event with another query made two pages double each other's traffic until the node starved.
+    await liveUntil(readOnly, /event: releases\n/);
+    await liveUntil(acting, /event: releases\n/);
+    const client = new ControlClient(await nats.connect());
+    const events = client.events('obs-1');
+    await events.ready;
+    const seen: string[] = [];
+    const pump = (async () => {
+      for await (const e of events) if (e.type === 'command_received') seen.push(String(e.cmd));
+    })();
+    // Five read-only commands in a row: with the loop, each page answers each finish with a query.
+    for (let i = 0; i < 5; i++) await client.request('obs-1', 'status');
+    await client.request('obs-1', 'releases');
+    events.close();
+    await pump;
+    expect(seen.filter((c) => c === 'status')).toHaveLength(5);
+    // Only this test's own `releases` query: the pages asked for none.
+    expect(seen.filter((c) => c === 'releases')).toEqual(['releases']);
   });
 
   it('refuses actions when read-only, and a foreign Host or Origin always', async () => {

@@ -24,12 +24,16 @@ const STALE_POLLS = 3;
 
 /** The commands that write the upgrade journal. */
 const JOURNALED = new Set(['upgrade', 'downgrade', 'check', 'retry', 'skip']);
+// Only these change which release runs or is permanent. Refreshing after any other command would
+// answer the page's own `releases` query with another one: two pages then doubled each other's
+// traffic without end.
+const CHANGES_RELEASES = new Set(['upgrade', 'downgrade', 'make_permanent', 'retry', 'skip']);
 
 /**
  * Feeds pages from NATS with the documented protocol only: discovery every `pollMs` (statuses,
  * with the traffic counters), every node's events as they come, and per node the upgrade
- * journal (`upgrades`) and the releases (`releases`), fetched again when an upgrade or a
- * command ends. A page that connects later gets the latest of each and the recent events first.
+ * journal (`upgrades`) and the releases (`releases`), each fetched again when a command that
+ * changes it ends. A page that connects later gets the latest of each and the recent events first.
  */
 export class ObserveBridge {
   private readonly listeners = new Set<LiveListener>();
@@ -94,8 +98,9 @@ export class ObserveBridge {
     this.send(message);
     // A command ends after its upgrade's journal is written: the history then has the report.
     if (e.type !== 'command_finished') return;
-    if (typeof e.cmd === 'string' && JOURNALED.has(e.cmd)) void this.refreshHistory(e.node);
-    void this.refreshReleases(e.node);
+    if (typeof e.cmd !== 'string') return;
+    if (JOURNALED.has(e.cmd)) void this.refreshHistory(e.node);
+    if (CHANGES_RELEASES.has(e.cmd)) void this.refreshReleases(e.node);
   }
 
   private async poll(): Promise<void> {
