@@ -54,6 +54,8 @@ export const ErrorCodes = {
   STORE_FAILED: 'the release store (JetStream KV) could not be read or written',
   SNAPSHOT_STORE_FAILED:
     'the state store (JetStream KV relup_snapshots, stream relup_events) could not be read or written',
+  RESTART_HOOK_FAILED:
+    "a service's cleanUpOnRestart or startUpOnRestart threw or did not finish in time; the service does not start",
   STATE_NOT_MIGRATED:
     'stored state was written by another version and cannot be brought to the running one; it is kept untouched',
   BAD_RELUP: 'a relup file is invalid; details.problems lists every problem with its path',

@@ -68,6 +68,14 @@ export { createRegistry, type Registry } from './relup/registry.ts';
 export type { UpgradeRuntime } from './relup/runtime.ts';
 export type { UpgradeReport } from './relup/upgrade-report.ts';
 export { Session, type SessionOptions } from './services/client.ts';
-export { type CodeChangeArgs, defineService, type ServiceDefinition } from './services/define-service.ts';
+export {
+  type CodeChangeArgs,
+  defineService,
+  type RestartContext,
+  type RestartHook,
+  type ServiceDefinition,
+} from './services/define-service.ts';
 export type { Effect } from './services/effects.ts';
 export type { SessionCredentials, SessionSigner } from './services/session-credentials.ts';
+export type { Incarnation } from './services/snapshot-store.ts';
+export type { ComponentRestartModes, RestartMode } from './services/state-persistence.ts';

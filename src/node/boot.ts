@@ -169,6 +169,7 @@ async function bootOn(
     log,
     manifest: () => release.get().manifest,
     persistIntervalMs: opts.persistIntervalMs,
+    restartHookTimeoutMs: opts.restartHookTimeoutMs,
     // Only the pause (acceptors held) waits: durable state is journaled whatever the upgrade does.
     busy: () => [...hosts.values()].some((h) => h.acceptor.isSuspended),
     definition: async (service, version) => {
@@ -266,6 +267,8 @@ async function bootOn(
     } else if (!startNow.includes(d)) maintenance.holdAtBoot(d);
   }
   try {
+    // One node-wide cleanUpOnRestart phase before anything starts, for every service of the release.
+    await restartModes.cleanUpAtBoot(defs);
     for (const def of startNow) await table.add(def);
   } catch (err) {
     // As a supervisor whose initial children fail: those started are stopped again.

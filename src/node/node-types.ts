@@ -32,6 +32,8 @@ export interface NodeOptions {
   superAdminTokens?: string[];
   /** Period of the write-behind flush of kept sessions and named actors (restart modes), default 500 ms; 0: off. */
   persistIntervalMs?: number;
+  /** How long a service's cleanUpOnRestart or startUpOnRestart may take at a restart, default 30 s. */
+  restartHookTimeoutMs?: number;
   /** How many upgrade reports the node's journal keeps, default 50. */
   upgradeHistory?: number;
   /** Copies JetStream keeps of relup's buckets, default what the server reports: 1 alone, up to 3 in a cluster. */
@@ -62,6 +64,8 @@ export interface NodeStatus {
   held: string[];
   disabled: string[];
   release: string;
+  /** This run of the node id: 1 on its first boot against this store, one more per boot since. */
+  incarnation: number;
   services: {
     name: string;
     version: string;

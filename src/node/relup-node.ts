@@ -205,6 +205,7 @@ export class RelupNode {
       held: table.notRunning(),
       disabled: table.disabledNow(),
       release: this.release.version,
+      incarnation: restartModes.incarnations().current?.incarnation ?? 0,
       services: table.hostsNow().map((s) => ({
         name: s.name,
         version: s.version,

@@ -5,7 +5,7 @@ import type { AnyActorLogic, Snapshot } from 'xstate';
 import type { VersionedSnapshot } from '../actors/actor-host.ts';
 import { initialLogic, persistLogic, restoreLogic, transitionLogic } from '../actors/logic-scope.ts';
 import { RelupError } from '../errors.ts';
-import { type ComponentRestartModes, type ReleaseManifest, restartModes } from '../release/manifest.ts';
+import { type ReleaseManifest, restartModes } from '../release/manifest.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
 import type { EventJournal, JournaledEvent } from '../services/event-journal.ts';
 import { channelJournalKey, namedJournalKey } from '../services/kept-actor.ts';
@@ -13,8 +13,9 @@ import type { NamedActors } from '../services/named-actors.ts';
 import type { Presence } from '../services/presence.ts';
 import type { ServiceHost } from '../services/service-host.ts';
 import { restoreChannel } from '../services/snapshot-restore.ts';
-import type { SnapshotStore, Stored } from '../services/snapshot-store.ts';
+import type { Incarnation, SnapshotStore, Stored } from '../services/snapshot-store.ts';
 import type {
+  ComponentRestartModes,
   Durability,
   PersistedBase,
   PersistedComponent,
@@ -39,7 +40,11 @@ export interface RestartModesDeps {
   busy?: () => boolean;
   /** Loads a service's definition from another release (to replay or migrate state that release wrote). */
   definition: (service: string, version: string) => Promise<ServiceDefinition>;
+  /** How long a service's cleanUpOnRestart or startUpOnRestart may take, default 30 s. */
+  restartHookTimeoutMs?: number;
 }
+
+const DEFAULT_RESTART_HOOK_TIMEOUT_MS = 30_000;
 
 /** Snapshot passes between two compactions of the journal (a filtered purge reads the whole stream). */
 const COMPACT_EVERY_PASSES = 60;
@@ -51,9 +56,11 @@ const FLUSH_WIDTH = 256;
 type Waiting = 'service' | 'acceptor';
 
 /**
- * The component restart modes: what a node restart does to each
- * component's persisted state, in two phases per service, both before its acceptor starts —
- * cleanUpOnRestart (remove what would interfere), then startUpOnRestart (start per the mode).
+ * The component restart modes: what a node restart does to each component's persisted state.
+ * cleanUpOnRestart is one node-wide phase at boot, before any service starts, and only after an
+ * earlier run of the node id (each boot records its incarnation): it removes what the modes do
+ * not keep, then runs each service's own cleanUpOnRestart. startUpOnRestart then starts each
+ * service per its modes (restoring what they keep), the service's own hook before its acceptor.
  *
  * | component | `restart` | `clear` | `cleanup` |
  * |---|---|---|---|
@@ -91,6 +98,10 @@ export class RestartModes implements StatePersistence {
   private settings: { manifest: ReleaseManifest; byService: Map<string, ServiceSettings> } | undefined;
   /** Definitions of other releases' versions, loaded once, for replays and migrations. */
   private readonly definitions = new Map<string, Promise<ServiceDefinition>>();
+  private current: Incarnation | undefined;
+  private previous: Incarnation | undefined;
+  /** Services of the restarted release whose startUpOnRestart has not run yet. */
+  private readonly startUpPending = new Set<string>();
 
   constructor(private readonly deps: RestartModesDeps) {
     this.node = deps.node;
@@ -246,40 +257,68 @@ export class RestartModes implements StatePersistence {
     return found;
   }
 
-  /** Starts a service host per its modes: cleanUpOnRestart, then startUpOnRestart. */
-  async startHost(host: ServiceHost): Promise<void> {
-    await this.cleanUpOnRestart(host);
-    await this.startUpOnRestart(host);
+  /**
+   * The node-wide cleanUpOnRestart phase, once at boot before any service starts. It records
+   * this run; when an earlier run of this node id recorded itself, it then removes, service by
+   * service, the state their modes do not keep, and runs each service's own cleanUpOnRestart.
+   * A first run cleans nothing: no state of its own can exist yet.
+   */
+  async cleanUpAtBoot(defs: readonly ServiceDefinition[]): Promise<void> {
+    const previous = await this.store.incarnation(this.node);
+    this.current = {
+      node: this.node,
+      incarnation: (previous?.incarnation ?? 0) + 1,
+      bootedAt: new Date().toISOString(),
+    };
+    await this.store.putIncarnation(this.current);
+    this.previous = previous;
+    for (const def of defs) {
+      // Ownership entries are released on every boot: a new run owns nothing yet.
+      const released = await this.deps.named.releaseLeftovers(def.name);
+      const removed = previous ? await this.removeUnkept(def.name) : { named: 0, channels: 0 };
+      if (released + removed.named + removed.channels > 0)
+        this.deps.log.info(
+          { node: this.node, service: def.name, modes: this.modes(def.name), released, ...removed },
+          'restart modes: cleaned up',
+        );
+      if (!previous) continue;
+      await this.runHook(def, 'cleanUpOnRestart', previous);
+      this.startUpPending.add(def.name);
+    }
   }
 
-  /** Phase 1: removes what the mode says must not survive, and what would block a clean start. */
-  async cleanUpOnRestart(host: ServiceHost): Promise<void> {
-    const m = this.modes(host.name);
-    const released = await this.deps.named.releaseLeftovers(host.name);
+  /** This run of the node and the one before it (undefined on a node id's first run). */
+  incarnations(): { current: Incarnation | undefined; previous: Incarnation | undefined } {
+    return { current: this.current, previous: this.previous };
+  }
+
+  /** Removes a service's persisted state its modes do not keep (but that of other live nodes). */
+  private async removeUnkept(service: string): Promise<{ named: number; channels: number }> {
+    const m = this.modes(service);
     let named = 0;
     if (m.service !== 'restart')
-      named = await this.deleteUnlessLive(await this.store.named(host.name), (node) => this.isAlive(node));
+      named = await this.deleteUnlessLive(await this.store.named(service), (node) => this.isAlive(node));
     // Named actors this node's last run left with journaled events: kept until someone claims them.
     else
-      for (const { value } of await this.store.named(host.name))
+      for (const { value } of await this.store.named(service))
         if (value.node === this.node && !value.final)
           this.retained.set(namedJournalKey(value.name), value.journalSeq ?? 0);
     let channels = 0;
     if (m.channels === 'clear')
-      channels = await this.deleteUnlessLive(await this.store.channels(this.node, host.name), () => false);
+      channels = await this.deleteUnlessLive(await this.store.channels(this.node, service), () => false);
     else if (m.channels === 'cleanup')
-      channels = await this.deleteUnlessLive(await this.store.channels('*', host.name), (node) =>
+      channels = await this.deleteUnlessLive(await this.store.channels('*', service), (node) =>
         this.isAlive(node),
       );
-    if (released + named + channels > 0)
-      this.deps.log.info(
-        { node: this.node, service: host.name, modes: m, released, named, channels },
-        'restart modes: cleaned up',
-      );
+    return { named, channels };
   }
 
-  /** Phase 2: restores and starts what the modes say; at boot, `cleanup` components wait. */
-  async startUpOnRestart(host: ServiceHost): Promise<void> {
+  /**
+   * startUpOnRestart: restores and starts a service host per its modes; at boot, `cleanup`
+   * components wait. After a restart the service's own startUpOnRestart runs once, after its
+   * channels are restored and before its acceptor admits anyone.
+   */
+  async startHost(host: ServiceHost): Promise<void> {
     const m = this.modes(host.name);
     // A host started afresh (maintenance over, relup) replaces any that waited before it.
     this.waiting.delete(host.name);
@@ -292,9 +331,61 @@ export class RestartModes implements StatePersistence {
       return;
     }
     if (m.channels === 'restart') await this.restoreChannels(host);
+    await this.startUpHook(host);
     const holdAcceptor = this.booting && m.acceptor === 'cleanup';
     host.start(!holdAcceptor);
     if (holdAcceptor) this.waiting.set(host.name, 'acceptor');
+  }
+
+  /** The service's own startUpOnRestart, once per restart, for a service that ran before it. */
+  private async startUpHook(host: ServiceHost): Promise<void> {
+    if (!this.previous || !this.startUpPending.delete(host.name)) return;
+    await this.runHook(host.def, 'startUpOnRestart', this.previous);
+  }
+
+  /** Runs a service's restart hook, bounded in time; a throw or a timeout is RESTART_HOOK_FAILED. */
+  private async runHook(
+    def: ServiceDefinition,
+    hook: 'cleanUpOnRestart' | 'startUpOnRestart',
+    previous: Incarnation,
+  ): Promise<void> {
+    const fn = def[hook];
+    if (!fn) return;
+    const ms = this.deps.restartHookTimeoutMs ?? DEFAULT_RESTART_HOOK_TIMEOUT_MS;
+    const details = { service: def.name, hook, timeoutMs: ms };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new RelupError(
+              'RESTART_HOOK_FAILED',
+              `${hook} of ${def.name} did not finish in ${ms} ms`,
+              details,
+            ),
+          ),
+        ms,
+      );
+    });
+    try {
+      await Promise.race([
+        Promise.resolve().then(() =>
+          fn({ node: this.node, service: def.name, modes: this.modes(def.name), previous }),
+        ),
+        timeout,
+      ]);
+    } catch (err) {
+      if (err instanceof RelupError && err.code === 'RESTART_HOOK_FAILED') throw err;
+      throw new RelupError(
+        'RESTART_HOOK_FAILED',
+        `${hook} of ${def.name} failed: ${(err as Error)?.message ?? String(err)}`,
+        details,
+        { cause: err },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    this.deps.log.info({ node: this.node, service: def.name, hook }, 'restart modes: service hook ran');
   }
 
   /** Starts what still waits of a service (restart mode `cleanup`); false when nothing waited. */
@@ -304,7 +395,10 @@ export class RestartModes implements StatePersistence {
     const waiting = this.waiting.get(name);
     if (!waiting) return false;
     this.waiting.delete(name);
-    if (waiting === 'service' && this.keeps(name, 'channels')) await this.restoreChannels(host);
+    if (waiting === 'service') {
+      if (this.keeps(name, 'channels')) await this.restoreChannels(host);
+      await this.startUpHook(host);
+    }
     host.start();
     this.deps.log.info({ node: this.node, service: name }, 'restart modes: service started');
     return true;

@@ -4,6 +4,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import { isSubjectToken } from '../nats/subjects.ts';
+import type { ComponentRestartModes, RestartMode } from '../services/state-persistence.ts';
 import { sha256Hex } from './hash.ts';
 
 /** The file name of a release manifest inside its release folder. */
@@ -17,7 +18,7 @@ const digest = z
   .regex(/^[0-9a-f]{64}$/, { error: 'must be a lowercase hex sha256 (64 characters)' });
 
 /** A component's restart mode: clean up leftovers and wait to be started, clear everything, or restore and start. */
-const restartMode = z.enum(['restart', 'cleanup', 'clear']);
+const restartMode = z.enum(['restart', 'cleanup', 'clear'] satisfies RestartMode[]);
 
 const serviceSchema = z.object({
   name: token,
@@ -71,17 +72,6 @@ export type ReleaseManifest = z.infer<typeof manifestSchema>;
 
 /** One service of a release as its manifest declares it. */
 export type ReleaseService = ReleaseManifest['services'][number];
-
-/** What happens to a component's persisted state when its node restarts. */
-export type RestartMode = z.infer<typeof restartMode>;
-
-/** The restart mode of each component of a service. */
-export interface ComponentRestartModes {
-  /** The service itself: its named actors. */
-  service: RestartMode;
-  acceptor: RestartMode;
-  channels: RestartMode;
-}
 
 /** Resolves a service entry's `restart` field to one mode per component (each defaulting to `restart`). */
 export function restartModes(restart: ReleaseService['restart'] | undefined): ComponentRestartModes {

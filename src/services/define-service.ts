@@ -1,6 +1,8 @@
 import type { AnyActorLogic } from 'xstate';
 import type { VersionedSnapshot } from '../actors/actor-host.ts';
 import { RelupError } from '../errors.ts';
+import type { Incarnation } from './snapshot-store.ts';
+import type { ComponentRestartModes } from './state-persistence.ts';
 
 /** What a code_change receives: the persisted state, the versions and the relup's `extra`. */
 export interface CodeChangeArgs {
@@ -23,6 +25,19 @@ export function migrator(
   if (!codeChange) return undefined;
   return (persisted) => codeChange({ ...req, snapshot: persisted.snapshot });
 }
+
+/** What a service's own restart hooks receive when its node boots after an earlier run. */
+export interface RestartContext {
+  node: string;
+  service: string;
+  /** The restart mode of each of the service's components, from the release's manifest. */
+  modes: ComponentRestartModes;
+  /** The earlier run of this node id, whose leftovers the hooks deal with. */
+  previous: Incarnation;
+}
+
+/** A service's own part of a node restart; may be async, bounded by the node's restart hook timeout. */
+export type RestartHook = (ctx: RestartContext) => void | Promise<void>;
 
 /** A service: versioned xstate logic for its channels and named actors, plus state migration. */
 export interface ServiceDefinition {
@@ -54,6 +69,17 @@ export interface ServiceDefinition {
   suspendableChannels?: boolean;
   /** Keeps running in maintenance mode. */
   requiredInMaintenance?: boolean;
+  /**
+   * Removes what the previous run of this node left that would interfere with a clean start
+   * (lock files, external registrations). Runs at a restart only, in one node-wide phase before
+   * any service starts, after the restart modes removed the state they do not keep.
+   */
+  cleanUpOnRestart?: RestartHook;
+  /**
+   * Starts what the service needs per its restart modes, at a restart only: after its channels
+   * are restored and before its acceptor admits anyone.
+   */
+  startUpOnRestart?: RestartHook;
 }
 
 /** Declares a service; checks the definition early so mistakes surface at load, not at first use. */
@@ -64,8 +90,9 @@ export function defineService<T extends ServiceDefinition>(def: T): T {
     problems.push('name must be a subject-safe token ([A-Za-z0-9_-]+)');
   if (typeof def.version !== 'string' || def.version.length === 0) problems.push('version must be a string');
   if (!def.channel && !def.actors) problems.push('a service needs channel logic, named actor logic, or both');
-  if (def.codeChange !== undefined && typeof def.codeChange !== 'function')
-    problems.push('codeChange must be a function');
+  for (const hook of ['codeChange', 'cleanUpOnRestart', 'startUpOnRestart'] as const)
+    if (def[hook] !== undefined && typeof def[hook] !== 'function')
+      problems.push(`${hook} must be a function`);
   if (
     def.clientEvents !== undefined &&
     (!(def.clientEvents instanceof Set) || [...def.clientEvents].some((t) => typeof t !== 'string'))

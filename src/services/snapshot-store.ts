@@ -40,6 +40,15 @@ export interface NamedRecord {
   at: number;
 }
 
+/** One run of a node, under `inc.<node>`: written at each boot, so the next boot knows a run came before. */
+export interface Incarnation {
+  node: string;
+  /** 1 for the node id's first run, then one more per boot. */
+  incarnation: number;
+  /** When that run booted (ISO 8601). */
+  bootedAt: string;
+}
+
 /** A record as read, with the KV revision a compare-and-set delete needs. */
 export interface Stored<T> {
   key: string;
@@ -86,6 +95,16 @@ export class SnapshotStore {
   /** Writes a named actor. */
   putNamed(rec: NamedRecord): Promise<void> {
     return this.write(namedKey(rec.name), rec);
+  }
+
+  /** Records a node's run; the previous run's record is replaced (history 1). */
+  putIncarnation(rec: Incarnation): Promise<void> {
+    return this.write(`inc.${rec.node}`, rec);
+  }
+
+  /** The last recorded run of a node, or undefined when it never ran against this store. */
+  async incarnation(node: string): Promise<Incarnation | undefined> {
+    return (await this.list<Incarnation>(`inc.${node}`))[0]?.value;
   }
 
   /** The sessions a node persisted for a service (`node` may be `*`: every node). */

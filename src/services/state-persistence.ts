@@ -2,6 +2,17 @@ import type { ActorHost, VersionedSnapshot } from '../actors/actor-host.ts';
 import type { EventJournal, JournaledEvent } from './event-journal.ts';
 import type { SnapshotStore } from './snapshot-store.ts';
 
+/** What happens to a component's persisted state when its node restarts (see RestartModes). */
+export type RestartMode = 'restart' | 'cleanup' | 'clear';
+
+/** The restart mode of each component of a service. */
+export interface ComponentRestartModes {
+  /** The service itself: its named actors. */
+  service: RestartMode;
+  acceptor: RestartMode;
+  channels: RestartMode;
+}
+
 /** A component whose state is persisted: a service's named actors (`service`) or its `channels`. */
 export type PersistedComponent = 'service' | 'channels';
 
