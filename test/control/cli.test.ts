@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/control-client.ts';
@@ -11,31 +9,9 @@ import type { RelupError } from '../../src/errors.ts';
 import type { RelupNode } from '../../src/node/relup-node.ts';
 import { CHAT_RELEASES, RELUPS, startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
+import { relupctl } from '../helpers/relupctl.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin/relupctl.js');
 const RELUP_FILE = join(RELUPS, 'chat/1.0.0-1.1.0.yaml');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/relupctl.js …` as an operator would, without the caller's relup/NATS environment. */
-function relupctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('RELUP_') && k !== 'NATS_URL'),
-  );
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env: { ...clean, ...env } },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /** Starts the node's control server unless the node already serves one. */
 async function serveControl(node: RelupNode, opts = {}): Promise<ControlServer | undefined> {

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterCheck } from '../../src/control/cluster-check.ts';
 import { clusterUpgrade } from '../../src/control/cluster-upgrade.ts';
@@ -14,8 +12,7 @@ import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { type ReleaseSandbox, releaseSandbox } from '../helpers/release-sandbox.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { relupctl } from '../helpers/relupctl.ts';
 
 describe('cluster-wide upgrades', () => {
   const nats = useNats();
@@ -128,23 +125,7 @@ describe('cluster-wide upgrades', () => {
   it('relupctl upgrade --all exits 1 when a node did not upgrade, with the summary as JSON', async () => {
     await start('x1', good);
     await start('x2', tampered);
-    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [
-          join(ROOT, 'bin/relupctl.js'),
-          'upgrade',
-          '--to',
-          '1.1.0',
-          '--all',
-          '--json',
-          '--nats',
-          nats.server().url,
-        ],
-        { cwd: ROOT },
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-      ),
-    );
+    const r = await relupctl(['upgrade', '--to', '1.1.0', '--all', '--json', '--nats', nats.server().url]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /relupctl: UPGRADE_INCOMPLETE: 1 of 2 nodes did not move to 1\.1\.0: x2 aborted/,

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { type LocalNats, startNats } from '../../src/nats/local-server.ts';
 import type { RelupNode } from '../../src/node/relup-node.ts';
 import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
+import { relupctl } from '../helpers/relupctl.ts';
 import { firstViolation } from '../helpers/violations.ts';
 import { send } from './control-helpers.ts';
 
@@ -106,15 +106,10 @@ describe('NATS permissions of docker/nats-auth.conf', () => {
     const violation = firstViolation(op);
     op.subscribe('_INBOX.>');
     expect(await violation).toMatch(/permissions violation for subscription/i);
-    const bin = fileURLToPath(new URL('../../bin/relupctl.js', import.meta.url));
-    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [bin, '--nats', server.url, '--json', 'status'],
-        { env: { ...process.env, RELUP_NATS_USER: 'operator', RELUP_NATS_PASS: 'operator-dev-password' } },
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-      ),
-    );
+    const out = await relupctl(['--nats', server.url, '--json', 'status'], {
+      RELUP_NATS_USER: 'operator',
+      RELUP_NATS_PASS: 'operator-dev-password',
+    });
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject([{ node: 'p1' }]);
   });

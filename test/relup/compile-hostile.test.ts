@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RELUP_LIMITS } from '../../src/relup/parse.ts';
 import type { RelupProblem } from '../../src/relup/problems.ts';
 import { CHAT_RELEASES } from '../helpers/chat-node.ts';
+import { relupctl } from '../helpers/relupctl.ts';
 import { compile, relupError, relupYaml } from './compile-fixtures.ts';
 
 /** The entries a relup from 1.0.0 to 1.1.0 needs to cover every change. */
@@ -204,13 +203,7 @@ describe('relup files as hostile input: aliases', () => {
   describe('relupctl plan answers the same BAD_RELUP with file and line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'relup-hostile-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
-    const bin = fileURLToPath(new URL('../../bin/relupctl.js', import.meta.url));
-    const plan = (file: string) =>
-      new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, [bin, 'plan', file, '--releases', CHAT_RELEASES], (err, _out, stderr) =>
-          resolve({ code: err ? Number(err.code ?? 1) : 0, stderr }),
-        ),
-      );
+    const plan = (file: string) => relupctl(['plan', file, '--releases', CHAT_RELEASES]);
 
     it.each([
       ['bomb', BOMB, 10, 'aliases expand the file'],

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,20 +13,13 @@ import { command } from '../control/control-helpers.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { type ReleaseSandbox, releaseSandbox } from '../helpers/release-sandbox.ts';
+import { relupctl } from '../helpers/relupctl.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/relupctl.js', import.meta.url));
 const text = new TextDecoder();
 
 /** `relupctl release seal --sign <dir>` with the operator seed in the environment. */
-function sealAndSign(dir: string, seed: string): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [BIN, 'release', 'seal', '--sign', dir],
-      { env: { ...process.env, RELUP_OPERATOR_SEED: seed } },
-      (err, _stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stderr }),
-    ),
-  );
+function sealAndSign(dir: string, seed: string) {
+  return relupctl(['release', 'seal', '--sign', dir], { RELUP_OPERATOR_SEED: seed });
 }
 
 describe('releases signed by a trusted operator key (issue 11 §4)', () => {

@@ -34,7 +34,7 @@ function nodeCommand(
   });
 }
 
-/** `relupctl maintenance on|off`, `notify`, `disconnect`, `disable-service`, `retry`, `skip`. */
+/** `relupctl maintenance on|off`, `notify`, `disconnect`, `disable-service`, `start-waiting`, `retry`, `skip`. */
 export function registerMaintenance(program: Command): void {
   nodeCommand(
     program,
@@ -86,6 +86,14 @@ export function registerMaintenance(program: Command): void {
       cmd: 'disable_service',
       args: { service },
     }),
+    '<service>',
+  );
+  nodeCommand(
+    program,
+    'start-waiting',
+    'start a service its restart mode (cleanup) left waiting at boot',
+    [],
+    (_o, [service]) => ({ cmd: 'start_waiting', args: { service } }),
     '<service>',
   );
   nodeCommand(program, 'retry', 'run again the upgrade whose migration script failed', [], () => ({
