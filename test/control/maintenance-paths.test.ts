@@ -1,9 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ControlServer, startControlServer } from '../../src/control/control-server.ts';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { sealRelease } from '../../src/release/manifest.ts';
 import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
@@ -27,11 +24,9 @@ describe('maintenance paths over NATS and relupctl', { timeout: 120_000 }, () =>
       'reports.ts':
         "import { createMachine } from 'xstate';\nexport default { name: 'reports', version: '2.1.0', channel: createMachine({}) };\n",
     });
-    const file = join(sandbox.releasesDir, '2.1.0', 'release.json');
-    const manifest = JSON.parse(readFileSync(file, 'utf8'));
-    manifest.services.push({ name: 'reports', module: 'reports.ts', version: '2.1.0', engine: '>=99.0.0' });
-    writeFileSync(file, JSON.stringify(manifest));
-    await sealRelease(join(sandbox.releasesDir, '2.1.0'));
+    await sandbox.editManifest('2.1.0', (m) => {
+      m.services.push({ name: 'reports', module: 'reports.ts', version: '2.1.0', engine: '>=99.0.0' });
+    });
     // 1.7.0: a high-priority backfill that fails while the test says so.
     await sandbox.derive('1.1.0', '1.7.0', undefined, {
       'migrations/backfill.ts':

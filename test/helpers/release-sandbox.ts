@@ -1,7 +1,11 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sealRelease } from '../../src/release/manifest.ts';
+import type { z } from 'zod';
+import { type manifestSchema, sealRelease } from '../../src/release/manifest.ts';
+
+/** `release.json` as written (fields with defaults may be left out). */
+export type ManifestJson = z.input<typeof manifestSchema>;
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -16,6 +20,8 @@ export interface ReleaseSandbox {
     edit?: (src: string) => string,
     files?: Record<string, string>,
   ): Promise<void>;
+  /** Edits `release.json` of a release in place (its parsed JSON), then seals it again. */
+  editManifest(version: string, edit: (manifest: ManifestJson) => void): Promise<void>;
   /** Writes `relups/chat/<name>.yaml`. */
   relup(name: string, yaml: string): void;
   remove(): void;
@@ -46,6 +52,13 @@ export function releaseSandbox(): ReleaseSandbox {
       for (const s of manifest.services) s.version = version;
       writeFileSync(join(target, 'release.json'), JSON.stringify(manifest, null, 2));
       await sealRelease(target);
+    },
+    async editManifest(version, edit) {
+      const file = join(releasesDir, version, 'release.json');
+      const manifest = JSON.parse(readFileSync(file, 'utf8'));
+      edit(manifest);
+      writeFileSync(file, JSON.stringify(manifest, null, 2));
+      await sealRelease(join(releasesDir, version));
     },
     relup(name, yaml) {
       mkdirSync(join(relupsDir, 'chat'), { recursive: true });

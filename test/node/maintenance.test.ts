@@ -1,9 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../src/nats/codec.ts';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { sealRelease } from '../../src/release/manifest.ts';
 import { Session } from '../../src/services/client.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
@@ -22,16 +19,9 @@ describe('maintenance mode (real NATS)', () => {
       'presence.ts':
         "import { createMachine } from 'xstate';\nexport default { name: 'presence', version: '2.0.0', channel: createMachine({}) };\n",
     });
-    const file = join(sandbox.releasesDir, '2.0.0', 'release.json');
-    const manifest = JSON.parse(readFileSync(file, 'utf8'));
-    manifest.services.push({
-      name: 'presence',
-      module: 'presence.ts',
-      version: '2.0.0',
-      requires: ['ghost'],
+    await sandbox.editManifest('2.0.0', (m) => {
+      m.services.push({ name: 'presence', module: 'presence.ts', version: '2.0.0', requires: ['ghost'] });
     });
-    writeFileSync(file, JSON.stringify(manifest));
-    await sealRelease(join(sandbox.releasesDir, '2.0.0'));
   });
   afterAll(async () => {
     await Promise.all(nodes.map((n) => n.stop()));

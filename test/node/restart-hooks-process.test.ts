@@ -1,8 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ReleaseService, sealRelease } from '../../src/release/manifest.ts';
 import { Session } from '../../src/services/client.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { command, type NodeProcess, spawnNode } from '../helpers/node-spawn.ts';
@@ -60,13 +59,13 @@ describe('restart modes and service restart hooks across real node processes', {
           ),
         { 'beacon.ts': BEACON.replace('VERSION', version) },
       );
-      const dir = join(sandbox.releasesDir, version);
-      const file = join(dir, 'release.json');
-      const manifest = JSON.parse(readFileSync(file, 'utf8'));
-      const chat: ReleaseService = { ...manifest.services[0], restart: mode };
-      manifest.services = [chat, { name: 'beacon', module: 'beacon.ts', version }];
-      writeFileSync(file, JSON.stringify(manifest, null, 2));
-      await sealRelease(dir);
+      await sandbox.editManifest(version, (m) => {
+        const [chat] = m.services;
+        m.services = [
+          { ...chat!, restart: mode },
+          { name: 'beacon', module: 'beacon.ts', version },
+        ];
+      });
     }
   });
   afterEach(async () => {

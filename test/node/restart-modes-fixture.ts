@@ -1,9 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { decode, encode } from '../../src/nats/codec.ts';
 import type { RelupNode } from '../../src/node/relup-node.ts';
-import { type ReleaseService, sealRelease } from '../../src/release/manifest.ts';
+import type { ReleaseService } from '../../src/release/manifest.ts';
 import type { ReleaseSandbox } from '../helpers/release-sandbox.ts';
 
 /** Derives chat `version` from 1.0.0 with the given `restart` field in its manifest, sealed. */
@@ -13,12 +11,9 @@ export async function deriveWithRestart(
   restart: ReleaseService['restart'] | undefined,
 ): Promise<void> {
   await sandbox.derive('1.0.0', version);
-  const dir = join(sandbox.releasesDir, version);
-  const file = join(dir, 'release.json');
-  const manifest = JSON.parse(readFileSync(file, 'utf8'));
-  for (const s of manifest.services) s.restart = restart;
-  writeFileSync(file, JSON.stringify(manifest, null, 2));
-  await sealRelease(dir);
+  await sandbox.editManifest(version, (m) => {
+    for (const s of m.services) s.restart = restart;
+  });
 }
 
 /** Pushes a client received, with a way to await one that matches. */
