@@ -41,6 +41,8 @@ export interface ExecutorInput {
   journal?: JournalWriter;
   /** ISO 8601, the same the journal's `begin` recorded. */
   startedAt: string;
+  /** Runs the steps before the point of no return, then undoes them all (`undoing_checks`). */
+  checkOnly?: boolean;
 }
 
 type PhaseState = 'checking' | 'suspending' | 'upgrading' | 'resuming';
@@ -67,7 +69,15 @@ interface StepInput {
   journal?: JournalWriter;
 }
 
-const FORWARD = ['checking', 'committed', 'suspending', 'upgrading', 'resuming', 'done'] as const;
+const FORWARD = [
+  'checking',
+  'undoing_checks',
+  'committed',
+  'suspending',
+  'upgrading',
+  'resuming',
+  'done',
+] as const;
 
 const now = () => performance.now();
 const ms = (from: number, to = now()) => Math.round((to - from) * 1000) / 1000;
@@ -87,7 +97,7 @@ function phaseOf(p: PlannedStep): PhaseState {
 function nextState(c: ExecutorContext, from: PhaseState | 'committed'): UpgradeState {
   if (from === 'checking' && c.passedPonr) return 'committed';
   const planned = c.steps[c.next];
-  if (!planned) return 'done';
+  if (!planned) return c.checkOnly ? 'undoing_checks' : 'done';
   return c.passedPonr ? phaseOf(planned) : 'checking';
 }
 
@@ -298,6 +308,9 @@ export const executorMachine = setup({
         },
       });
     }),
+    undoChecks: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ undo: undoOrder(context, context.records) });
+    }),
     startUndo: enqueueActions(({ enqueue }) => {
       enqueue.assign({ stepT0: now() });
     }),
@@ -318,12 +331,16 @@ export const executorMachine = setup({
     failUndo: enqueueActions(({ context, event, enqueue }) => {
       const err = toRelupError((event as ErrorActorEvent).error, 'STEP_FAILED');
       const undone = planned(context, context.undo[0] ?? -1).step.id;
-      const cause = context.error!.details;
+      const cause = context.error?.details;
+      const after = cause ? `${cause.step} failed` : 'the checks passed';
       enqueue.assign({
         error: {
           code: 'ROLLBACK_FAILED',
-          message: `undo of ${undone} failed after ${cause.step} failed: ${err.message}`,
-          details: { ...cause, undo: { step: undone, error: err.toJSON() } },
+          message: `undo of ${undone} failed after ${after}: ${err.message}`,
+          details: {
+            ...(cause ?? { step: undone, error: err.toJSON() }),
+            undo: { step: undone, error: err.toJSON() },
+          },
         },
       });
     }),
@@ -343,6 +360,7 @@ export const executorMachine = setup({
   output: ({ event }) => (event as DoneStateEvent<UpgradeReport>).output,
   states: {
     checking: phase('checking'),
+    undoing_checks: undoing('undoing_checks', 'done'),
     committed: {
       entry: { type: 'announce', params: { state: 'committed' } },
       invoke: {
@@ -411,9 +429,14 @@ function phase(state: PhaseState) {
   };
 }
 
-function undoing(state: 'aborting' | 'rolling_back', end: 'aborted' | 'rolled_back') {
+function undoing(
+  state: 'aborting' | 'rolling_back' | 'undoing_checks',
+  end: 'aborted' | 'rolled_back' | 'done',
+) {
+  const announce = { type: 'announce' as const, params: { state } };
   return {
-    entry: { type: 'announce' as const, params: { state } },
+    // A failure planned its undo already; a check that passed undoes every step it ran.
+    entry: state === 'undoing_checks' ? [announce, 'undoChecks' as const] : announce,
     initial: 'next' as const,
     states: {
       next: { always: [{ guard: 'undoneAll' as const, target: `#executor.${end}` }, { target: 'undo' }] },

@@ -23,6 +23,8 @@ export interface UpgradeOptions {
   onEvent?: (e: UpgradeEvent) => void;
   /** Cancels the upgrade: the running step sees it, completed steps are undone. A RelupError reason keeps its code. */
   signal?: AbortSignal;
+  /** Runs only the plan's steps before the point of no return, then undoes them (see executorMachine). */
+  checkOnly?: boolean;
 }
 
 /**
@@ -36,11 +38,14 @@ export async function runUpgrade(opts: UpgradeOptions): Promise<UpgradeReport> {
   const input: ExecutorInput = {
     id,
     plan,
-    steps: resolve(plan, opts.instructions),
+    // Every op is resolved (a check reports an unknown one too), but a check never runs the
+    // steps from the point of no return on.
+    steps: resolve(plan, opts.instructions).filter((p) => !opts.checkOnly || p.phase === 'before'),
     runtime,
     signal: opts.signal ?? new AbortController().signal,
     ...(journal && { journal }),
     startedAt: new Date().toISOString(),
+    ...(opts.checkOnly && { checkOnly: true }),
   };
   await journal?.begin(progressOf({ ...input, passedPonr: false, records: [] }, 'checking'));
   const actor = createActor(executorMachine, { input });

@@ -5,6 +5,8 @@ import type { StepOutcome } from './instruction.ts';
 /** The states of an upgrade, as an operator sees them, in the order a successful upgrade passes them. */
 export const UPGRADE_STATES = [
   'checking',
+  // A check-only run undoes its passed checks here, then ends `done`.
+  'undoing_checks',
   'committed',
   'suspending',
   'upgrading',

@@ -212,7 +212,7 @@ function roomPlan(): Plan {
 async function run(
   plan: Plan,
   node = fakeNode(),
-  extra: { signal?: AbortSignal; journal?: JournalWriter } = {},
+  extra: { signal?: AbortSignal; journal?: JournalWriter; checkOnly?: boolean } = {},
 ) {
   const events: UpgradeEvent[] = [];
   const report = await runUpgrade({
@@ -375,6 +375,49 @@ describe('executor', () => {
       'load_object_code:presence',
       'load_object_code:room',
     ]);
+  });
+
+  it('check-only: runs the steps before the point of no return, then undoes them through its own undo state', async () => {
+    const node = fakeNode();
+    const plan: Plan = {
+      ...roomPlan(),
+      before: [
+        step('load_object_code', 'room', { version: '1.1.0' }),
+        step('check_acceptors'),
+        step('check_channels'),
+      ],
+    };
+    const { report, states, events } = await run(plan, node, { checkOnly: true });
+    // Nothing after the point of no return runs, and what loaded is unloaded again.
+    expect(node.calls).toEqual([
+      'loadObjectCode room@1.1.0',
+      'checkAcceptors',
+      'checkChannels',
+      'unloadObjectCode room@1.1.0',
+    ]);
+    expect(node.prepared.size).toBe(0);
+    expect(states).toEqual(['checking', 'undoing_checks', 'done']);
+    expect(report).toMatchObject({ outcome: 'done', passedPonr: false });
+    expect(report.steps.map((s) => [s.id, s.result, s.undone ?? false])).toEqual([
+      ['load_object_code:room', 'ok', true],
+      ['check_acceptors', 'ok', false],
+      ['check_channels', 'ok', false],
+    ]);
+    expect(events.filter((e) => e.type === 'step_undone')).toMatchObject([
+      { step: 'load_object_code:room', state: 'undoing_checks' },
+    ]);
+  });
+
+  it('check-only: an undo that fails ends `failed` with ROLLBACK_FAILED naming it', async () => {
+    const node = fakeNode();
+    node.failing.set('unloadObjectCode room@1.1.0', new Error('still referenced'));
+    const plan: Plan = { ...roomPlan(), before: [step('load_object_code', 'room', { version: '1.1.0' })] };
+    const { report } = await run(plan, node, { checkOnly: true });
+    expect(report.outcome).toBe('failed');
+    expect(report.error).toMatchObject({
+      code: 'ROLLBACK_FAILED',
+      message: 'undo of load_object_code:room failed after the checks passed: still referenced',
+    });
   });
 
   it('aborts when the point of no return itself fails, with STEP_FAILED for an error without a code', async () => {

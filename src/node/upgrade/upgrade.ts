@@ -5,7 +5,7 @@ import { retryStoreWrite } from '../../nats/store-retry.ts';
 import type { ReleaseStore } from '../../release/release-store.ts';
 import { runUpgrade, type UpgradeEvent } from '../../relup/executor.ts';
 import { UpgradeLock } from '../../relup/executor-lock.ts';
-import type { Instruction, Plan } from '../../relup/instruction.ts';
+import type { Plan } from '../../relup/instruction.ts';
 import type { Journal } from '../../relup/journal.ts';
 import type { Registry } from '../../relup/registry.ts';
 import type { UpgradeReport } from '../../relup/upgrade-report.ts';
@@ -83,8 +83,7 @@ export class Upgrader {
     try {
       const t = await planTransition(release.get(), req.to, this.deps);
       const skip = new Set(req.skip ?? []);
-      const kept = { ...t.plan, after: t.plan.after.filter((s) => !skip.has(s.id)) };
-      const plan: Plan = req.checkOnly ? { ...t.plan, after: [] } : kept;
+      const plan: Plan = { ...t.plan, after: t.plan.after.filter((s) => !skip.has(s.id)) };
       const runtime = new NodeUpgradeRuntime(this.deps.ports, release.get(), t.to, req.barrier);
       const instructions = (op: string) => this.deps.instructions.getInstruction(op);
       const report = await runUpgrade({
@@ -94,11 +93,9 @@ export class Upgrader {
         runtime,
         journal: req.checkOnly ? undefined : this.deps.journal,
         onEvent: req.onEvent,
+        checkOnly: req.checkOnly,
       });
-      if (req.checkOnly) {
-        if (report.outcome === 'done') await undoChecks(plan, instructions, runtime);
-        return report;
-      }
+      if (req.checkOnly) return report;
       this.last = report;
       const failed = await enterMaintenanceOnFailure(this.deps.ports.maintenance, report, req.to);
       if (failed) this.failed = failed;
@@ -131,15 +128,4 @@ export class Upgrader {
     }
     return report;
   }
-}
-
-/** Undoes the steps of a successful check in reverse, so a check leaves nothing loaded. */
-async function undoChecks(
-  plan: Plan,
-  instructions: (op: string) => Instruction | undefined,
-  runtime: NodeUpgradeRuntime,
-): Promise<void> {
-  const signal = new AbortController().signal;
-  for (const step of [...plan.before].reverse())
-    await instructions(step.op)?.undo?.({ step, plan, runtime, signal });
 }
