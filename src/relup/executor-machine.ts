@@ -11,14 +11,15 @@ import type { Instruction, Plan, Step, StepContext, StepOutcome } from './instru
 import type { JournalWriter } from './journal.ts';
 import type { UpgradeRuntime } from './runtime.ts';
 import { PONR_OP } from './step.ts';
-import type {
-  StepReport,
-  UpgradeError,
-  UpgradeEvent,
-  UpgradeOutcome,
-  UpgradeProgress,
-  UpgradeReport,
-  UpgradeState,
+import {
+  type StepReport,
+  UPGRADE_STATES,
+  type UpgradeError,
+  type UpgradeEvent,
+  type UpgradeOutcome,
+  type UpgradeProgress,
+  type UpgradeReport,
+  type UpgradeState,
 } from './upgrade-report.ts';
 
 // The op name is the language's contract; the executor does not import the compiler for it.
@@ -69,15 +70,8 @@ interface StepInput {
   journal?: JournalWriter;
 }
 
-const FORWARD = [
-  'checking',
-  'undoing_checks',
-  'committed',
-  'suspending',
-  'upgrading',
-  'resuming',
-  'done',
-] as const;
+/** The states a run passes when nothing fails, in order. */
+const FORWARD = UPGRADE_STATES.slice(0, UPGRADE_STATES.indexOf('done') + 1);
 
 const now = () => performance.now();
 const ms = (from: number, to = now()) => Math.round((to - from) * 1000) / 1000;
