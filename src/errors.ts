@@ -4,7 +4,17 @@
  */
 export const ErrorCodes = {
   // input and configuration
-  BAD_OPTIONS: 'bad or missing options',
+  BAD_OPTIONS: 'an option is missing or out of its range',
+  NOT_SUBJECT_SAFE:
+    'an id or name that becomes part of a NATS subject or key is not a subject-safe token ([A-Za-z0-9_-]+)',
+  BAD_VERSION: 'a release version is not a semver version',
+  BAD_KEY: 'an nkey seed or public key is malformed or of the wrong kind',
+  DUPLICATE_NAME: 'a command, job or modification with that name is registered already',
+  UNKNOWN_JOB: 'no scheduled job with that name',
+  BAD_SERVICE_DEFINITION: 'defineService got an invalid service; details.problems lists every problem',
+  BAD_INSTRUCTION: 'an instruction definition is invalid; details.problems lists every problem',
+  FILE_UNREADABLE: 'a file named on the command line cannot be read',
+  LISTEN_FAILED: 'the page server cannot listen on its address',
   BAD_CHILD_SPEC: 'a child specification is invalid',
   BAD_MESSAGE: 'a message is not valid JSON or lacks a required field',
   BAD_COMMAND: 'an operator command is malformed or its arguments are invalid; details.problems lists them',
@@ -40,6 +50,8 @@ export const ErrorCodes = {
   // releases
   BAD_RELEASE: 'a release manifest is invalid',
   UNKNOWN_RELEASE: 'no release with that version',
+  NO_RELUP: 'no relup file joins the running release and the target, in either direction',
+  ALREADY_RUNNING: 'the release asked for is the one running already',
   UNSIGNED_RELEASE:
     'trusted release keys are configured and the release manifest is not signed by one of them',
   HASH_MISMATCH: 'a module file does not match its sha256 in the manifest',

@@ -4,8 +4,7 @@ import { startControlServer } from '../control/control-server.ts';
 import { RelupError, renderError } from '../errors.ts';
 import { parseReplicas } from '../nats/replicas.ts';
 import { startNode } from '../node/relup-node.ts';
-
-const TOKEN = /^[A-Za-z0-9_-]+$/;
+import { nodeId } from './commands/options.ts';
 
 interface NodeCliOptions {
   nats: string;
@@ -32,11 +31,6 @@ const list = (s: string | undefined): string[] =>
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
-
-function nodeId(value: string): string {
-  if (!TOKEN.test(value)) throw new InvalidArgumentError('must be a subject-safe token ([A-Za-z0-9_-]+)');
-  return value;
-}
 
 function replicas(value: string): number {
   try {

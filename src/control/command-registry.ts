@@ -46,12 +46,12 @@ export function defineCommand<S extends z.ZodType>(
 export class CommandRegistry {
   private readonly commands = new Map<string, CommandDefinition>();
 
-  /** Adds a command; BAD_OPTIONS for a bad or taken name. */
+  /** Adds a command; BAD_OPTIONS for a bad name, DUPLICATE_NAME for a taken one. */
   add(def: CommandDefinition): this {
     if (!NAME.test(def.name))
       throw new RelupError('BAD_OPTIONS', `command name ${JSON.stringify(def.name)} must match ${NAME}`);
     if (this.commands.has(def.name))
-      throw new RelupError('BAD_OPTIONS', `command ${def.name} is already registered`, { name: def.name });
+      throw new RelupError('DUPLICATE_NAME', `command ${def.name} is already registered`, { name: def.name });
     this.commands.set(def.name, def);
     return this;
   }

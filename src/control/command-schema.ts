@@ -1,7 +1,8 @@
 import semver from 'semver';
 import { z } from 'zod';
 import { type ErrorBody, RelupError } from '../errors.ts';
-import { isSubjectToken } from '../nats/subjects.ts';
+import { isSubjectToken, SUBJECT_TOKEN_RULE } from '../nats/subjects.ts';
+import { renderProblems, zodProblems } from '../problems.ts';
 
 /** A semver version, as every command that names a release takes it. */
 export const versionArg = z
@@ -12,7 +13,7 @@ export const versionArg = z
 export const tokenArg = z
   .string()
   .max(64)
-  .refine(isSubjectToken, { error: 'must be a subject-safe token ([A-Za-z0-9_-]+)' });
+  .refine(isSubjectToken, { error: `must be ${SUBJECT_TOKEN_RULE}` });
 
 /** The longest command id; a longer one is refused and never echoed back. */
 export const MAX_COMMAND_ID = 128;
@@ -88,19 +89,8 @@ export type CommandReply = CommandOk | CommandFailed;
 
 /** Turns zod issues into BAD_COMMAND, each problem with its path from the request's root (`args.to`). */
 export function badCommand(error: z.ZodError, root: string[] = []): RelupError {
-  const problems = error.issues.map((i) => ({ path: pathOf([...root, ...i.path]), message: i.message }));
-  return new RelupError('BAD_COMMAND', problems.map((p) => `${p.path}: ${p.message}`).join('; '), {
-    problems,
-  });
-}
-
-function pathOf(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
-  }
-  return out || '(root)';
+  const problems = zodProblems(error, root);
+  return new RelupError('BAD_COMMAND', renderProblems(problems), { problems });
 }
 
 /** `maintenance { on, message?, grace?, until? }`: grace is a duration (`30s`) or ms. */

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { fromPublic, fromSeed, type KeyPair } from '@nats-io/nkeys';
+import { fromPublic, type KeyPair } from '@nats-io/nkeys';
 import { RelupError } from '../errors.ts';
+import { seedKeyPair } from '../nats/nkey-seed.ts';
+import { renderProblems, zodProblems } from '../problems.ts';
 import { canonicalJson } from '../release/canonical-json.ts';
 import { authSchema, type CommandAuth } from './command-schema.ts';
 import { ReplayGuard } from './replay-guard.ts';
@@ -54,7 +56,7 @@ export function signCommand<C extends UnsignedCommand>(
   seed: string | Uint8Array,
   opts: { iat?: number; nonce?: string } = {},
 ): SignedCommand<C> {
-  const kp = seedPair(seed);
+  const kp = seedKeyPair(seed);
   try {
     const args = command.args ?? {};
     const iat = opts.iat ?? Date.now();
@@ -68,7 +70,7 @@ export function signCommand<C extends UnsignedCommand>(
   }
 }
 
-/** Validates trusted operator public keys; anything else is BAD_OPTIONS naming the key. */
+/** Validates trusted operator public keys: BAD_OPTIONS for no list, BAD_KEY naming a bad key. */
 export function parseOperatorKeys(keys: unknown): Map<string, KeyPair> {
   if (!Array.isArray(keys) || keys.length === 0)
     throw new RelupError(
@@ -80,14 +82,14 @@ export function parseOperatorKeys(keys: unknown): Map<string, KeyPair> {
     const text = typeof key === 'string' ? key.trim() : key;
     if (typeof text !== 'string' || !TRUSTED_PREFIXES.includes(text[0] ?? ''))
       throw new RelupError(
-        'BAD_OPTIONS',
+        'BAD_KEY',
         `operator key ${JSON.stringify(key)} is not a public user, operator or account nkey (U…, O…, A…)`,
         { key },
       );
     try {
       out.set(text, fromPublic(text));
     } catch (err) {
-      throw new RelupError('BAD_OPTIONS', `operator key ${text} is invalid: ${(err as Error).message}`, {
+      throw new RelupError('BAD_KEY', `operator key ${text} is invalid: ${(err as Error).message}`, {
         key: text,
       });
     }
@@ -137,7 +139,7 @@ export class CommandVerifier {
     if (!parsed.success)
       throw new RelupError(
         'BAD_SIGNATURE',
-        `malformed auth: ${parsed.error.issues.map((i) => `auth.${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        `malformed auth: ${renderProblems(zodProblems(parsed.error, ['auth']))}`,
       );
     const auth = parsed.data;
     const kp = this.keys.get(auth.key);
@@ -172,16 +174,6 @@ export class CommandVerifier {
     if (!this.replays.admit(`${auth.key} ${auth.nonce}`, auth.iat + this.maxAgeMs, now))
       throw new RelupError('REPLAYED_COMMAND', `nonce ${auth.nonce} was already used`, { nonce: auth.nonce });
     return auth.key;
-  }
-}
-
-function seedPair(seed: string | Uint8Array): KeyPair {
-  // A copy: clear() zeroes the seed the pair holds, which must not be the caller's buffer.
-  const bytes = typeof seed === 'string' ? encoder.encode(seed.trim()) : seed.slice();
-  try {
-    return fromSeed(bytes);
-  } catch (err) {
-    throw new RelupError('BAD_OPTIONS', `not an nkey seed: ${(err as Error).message}`);
   }
 }
 

@@ -7,9 +7,8 @@ import {
   type Permissions,
 } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, type KeyPair } from '@nats-io/nkeys';
-import { RelupError } from '../errors.ts';
 import { OPERATOR_INBOX } from './connect.ts';
-import { isSubjectToken } from './subjects.ts';
+import { assertSubjectToken } from './subjects.ts';
 
 /** The name of the account every relup user lives in. */
 const ACCOUNT = 'RELUP';
@@ -99,9 +98,7 @@ export async function createDeploymentAuth(
   nodes: readonly string[],
   prefix = 'relup',
 ): Promise<DeploymentAuth> {
-  for (const node of nodes)
-    if (!isSubjectToken(node))
-      throw new RelupError('BAD_OPTIONS', `node id ${JSON.stringify(node)} is not a subject-safe token`);
+  for (const node of nodes) assertSubjectToken('node id', node);
   const opts = { algorithm: Algorithms.v2 };
   const operator = createOperator();
   const system = createAccount();

@@ -1,3 +1,4 @@
+import { RelupError } from '../errors.ts';
 /** Subject names in one place, so the wire format documented in the README has one source. */
 export interface Subjects {
   /** Connect requests of a service's acceptors (queue group per service). */
@@ -35,7 +36,24 @@ export function subjects(prefix = 'relup'): Subjects {
   };
 }
 
+/** The subject-token rule as error messages state it. */
+export const SUBJECT_TOKEN_RULE = 'a subject-safe token ([A-Za-z0-9_-]+)';
+
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+$/;
+
 /** A token that is safe inside one subject level (no dots, wildcards or spaces). */
-export function isSubjectToken(s: string): boolean {
-  return /^[A-Za-z0-9_-]+$/.test(s);
+export function isSubjectToken(s: unknown): s is string {
+  return typeof s === 'string' && SUBJECT_TOKEN.test(s);
+}
+
+/** Throws NOT_SUBJECT_SAFE unless `value` is a subject-safe token; `what` names it (`node id`). */
+export function assertSubjectToken(what: string, value: unknown): asserts value is string {
+  if (!isSubjectToken(value))
+    throw new RelupError(
+      'NOT_SUBJECT_SAFE',
+      `${what} ${JSON.stringify(value)} must be ${SUBJECT_TOKEN_RULE}`,
+      {
+        [what]: value,
+      },
+    );
 }

@@ -10,7 +10,7 @@ import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats } from '../nats/connect.ts';
 import { PeerSeal } from '../nats/peer-seal.ts';
 import { replicasFor } from '../nats/replicas.ts';
-import { subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
+import { assertSubjectToken, subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadService } from '../release/code-loader.ts';
 import { ENGINE_VERSION } from '../release/engine-version.ts';
 import { listReleases, type ReleaseManifest, readManifest } from '../release/manifest.ts';
@@ -64,16 +64,14 @@ export interface NodeParts {
   upgrader: Upgrader;
 }
 
-const NODE_ID = /^[A-Za-z0-9_-]+$/;
-
 /**
  * Boots a node: checks the options, connects, opens the buckets, closes an upgrade a dead run
  * left in flight, resolves the release, loads its services, checks their dependencies (a
  * dependency error boots into maintenance instead of refusing to start) and starts them.
  */
 export async function bootNode(opts: NodeOptions): Promise<NodeParts> {
-  if (!opts || typeof opts.nodeId !== 'string' || !NODE_ID.test(opts.nodeId))
-    throw new RelupError('BAD_OPTIONS', 'nodeId must be a subject-safe token ([A-Za-z0-9_-]+)');
+  if (!opts) throw new RelupError('BAD_OPTIONS', 'startNode needs its options');
+  assertSubjectToken('nodeId', opts.nodeId);
   if (typeof opts.releasesDir !== 'string') throw new RelupError('BAD_OPTIONS', 'releasesDir is required');
   const id = opts.nodeId;
   const log = opts.logger ?? pino({ name: 'relup', level: process.env.LOG_LEVEL ?? 'info' });

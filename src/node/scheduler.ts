@@ -39,7 +39,9 @@ export class Scheduler {
     if (!spec || typeof spec.name !== 'string' || typeof spec.run !== 'function' || !(spec.everyMs > 0))
       throw new RelupError('BAD_OPTIONS', 'a job needs a name, a run function and everyMs > 0');
     if (this.jobs.has(spec.name))
-      throw new RelupError('BAD_OPTIONS', `a job named ${spec.name} is already scheduled`);
+      throw new RelupError('DUPLICATE_NAME', `a job named ${spec.name} is already scheduled`, {
+        name: spec.name,
+      });
     const job: Job = {
       spec,
       stats: { name: spec.name, runs: 0, skipped: 0, failures: 0 },
@@ -53,7 +55,7 @@ export class Scheduler {
   /** One tick of a job, as its timer does it: `ran`, `skipped` (not allowed now) or `busy`. */
   async tick(name: string): Promise<'ran' | 'skipped' | 'busy'> {
     const job = this.jobs.get(name);
-    if (!job) throw new RelupError('BAD_OPTIONS', `no job named ${name}`);
+    if (!job) throw new RelupError('UNKNOWN_JOB', `no job named ${name}`, { name });
     if (!this.mayRun(job.spec)) {
       job.stats.skipped++;
       return 'skipped';

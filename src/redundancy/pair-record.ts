@@ -34,10 +34,12 @@ export interface PairRecord {
 
 const SERVICE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Checks a service name used as a pair key: `[A-Za-z0-9_-]{1,64}`, else BAD_OPTIONS. */
+/** Checks a service name used as a pair key: `[A-Za-z0-9_-]{1,64}`, else NOT_SUBJECT_SAFE. */
 export function pairKey(service: string): string {
   if (!SERVICE_NAME.test(service))
-    throw new RelupError('BAD_OPTIONS', `a redundant service name must match ${SERVICE_NAME}`, { service });
+    throw new RelupError('NOT_SUBJECT_SAFE', `a redundant service name must match ${SERVICE_NAME}`, {
+      service,
+    });
   return service;
 }
 

@@ -3,12 +3,14 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { type NatsConnection, nuid } from '@nats-io/nats-core';
 import semver from 'semver';
 import { RelupError } from '../errors.ts';
-import { isSubjectToken } from '../nats/subjects.ts';
+import { assertSubjectToken } from '../nats/subjects.ts';
+import { zodProblems } from '../problems.ts';
 import { verifyRelease } from './code-loader.ts';
 import { MANIFEST_FILE, manifestSchema, type ReleaseManifest, readManifest } from './manifest.ts';
 import { get, openReleaseObjects, type ReleaseObjectsOptions, releaseObjectName } from './object-store.ts';
 import { pathExists } from './path-exists.ts';
 import { checkReleaseSignature } from './release-signature.ts';
+import { assertVersion } from './release-version.ts';
 
 /** Where releases come from, and which keys must have signed them (none: any sealed release). */
 export interface FetchOptions extends ReleaseObjectsOptions {
@@ -29,10 +31,8 @@ export async function fetchRelease(
   opts: FetchOptions = {},
 ): Promise<ReleaseManifest> {
   // Both end up in paths and subjects: a version like `../x` must never get that far.
-  if (!isSubjectToken(name))
-    throw new RelupError('BAD_OPTIONS', `release name ${name} is not a subject-safe token`);
-  if (semver.valid(version) === null)
-    throw new RelupError('BAD_OPTIONS', `${version} is not a semver version`);
+  assertSubjectToken('release name', name);
+  assertVersion(version);
   const target = join(releasesDir, version);
   if (await pathExists(target))
     throw new RelupError('CONFLICT', `${target} exists already; a release folder is never overwritten`, {
@@ -116,7 +116,7 @@ function parseManifest(bytes: Uint8Array, object: string): ReleaseManifest {
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success)
     throw new RelupError('BAD_RELEASE', `${object} is not a valid release manifest`, {
-      problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      problems: zodProblems(parsed.error),
     });
   return parsed.data;
 }

@@ -3,14 +3,15 @@ import { basename, join, relative, sep } from 'node:path';
 import semver from 'semver';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
-import { isSubjectToken } from '../nats/subjects.ts';
+import { isSubjectToken, SUBJECT_TOKEN_RULE } from '../nats/subjects.ts';
+import { type Problem, renderProblems, zodProblems } from '../problems.ts';
 import type { ComponentRestartModes, RestartMode } from '../services/state-persistence.ts';
 import { sha256Hex } from './hash.ts';
 
 /** The file name of a release manifest inside its release folder. */
 export const MANIFEST_FILE = 'release.json';
 
-const token = z.string().refine(isSubjectToken, { error: 'must be a subject-safe token ([A-Za-z0-9_-]+)' });
+const token = z.string().refine(isSubjectToken, { error: `must be ${SUBJECT_TOKEN_RULE}` });
 const version = z.string().refine((v) => semver.valid(v) !== null, { error: 'must be a semver version' });
 const range = z.string().refine((v) => semver.validRange(v) !== null, { error: 'must be a semver range' });
 const digest = z
@@ -106,12 +107,12 @@ export async function readManifest(releaseDir: string): Promise<ReleaseManifest>
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw badRelease(file, [`${file}: (root): not valid JSON: ${(err as Error).message}`]);
+    throw badRelease(file, [{ path: '', message: `not valid JSON: ${(err as Error).message}` }]);
   }
   const parsed = manifestSchema.safeParse(raw);
   const problems = [
-    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${file}: ${jsonPath(i.path)}: ${i.message}`)),
-    ...crossFieldProblems(raw, basename(releaseDir)).map((p) => `${file}: ${p}`),
+    ...(parsed.success ? [] : zodProblems(parsed.error)),
+    ...crossFieldProblems(raw, basename(releaseDir)),
   ];
   if (problems.length > 0 || !parsed.success) throw badRelease(file, problems);
   return parsed.data;
@@ -135,7 +136,7 @@ export async function sealRelease(releaseDir: string, files?: string[]): Promise
       { cause: err },
     );
   }
-  if (!isRecord(raw)) throw badRelease(file, [`${file}: (root): must be a JSON object`]);
+  if (!isRecord(raw)) throw badRelease(file, [{ path: '', message: 'must be a JSON object' }]);
   const paths = (files ?? (await moduleFiles(releaseDir))).slice().sort();
   const digests: Record<string, string> = {};
   for (const path of paths) digests[path] = sha256Hex(await readFile(join(releaseDir, path)));
@@ -171,8 +172,9 @@ export async function listReleases(releasesDir: string): Promise<string[]> {
   return found.filter((v): v is string => v !== undefined).sort(semver.compare);
 }
 
-function badRelease(file: string, problems: string[]): RelupError {
-  return new RelupError('BAD_RELEASE', `invalid release manifest: ${problems.join('; ')}`, {
+function badRelease(file: string, found: readonly Problem[]): RelupError {
+  const problems = found.map((p) => ({ ...p, file }));
+  return new RelupError('BAD_RELEASE', `invalid release manifest: ${renderProblems(problems)}`, {
     file,
     problems,
   });
@@ -180,42 +182,39 @@ function badRelease(file: string, problems: string[]): RelupError {
 
 // Runs on the raw JSON, not the zod result, so these problems are reported together with the
 // field problems instead of only once those are fixed; each check skips what is malformed.
-function crossFieldProblems(raw: unknown, folder: string): string[] {
+function crossFieldProblems(raw: unknown, folder: string): Problem[] {
   if (!isRecord(raw)) return [];
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   if (typeof raw.version === 'string' && semver.valid(folder) !== null && folder !== raw.version)
-    problems.push(`version: "${raw.version}" does not match its folder name "${folder}"`);
+    problems.push({
+      path: 'version',
+      message: `"${raw.version}" does not match its folder name "${folder}"`,
+    });
   const files = isRecord(raw.files) ? raw.files : undefined;
   const services = Array.isArray(raw.services) ? raw.services : [];
   const seen = new Set<unknown>();
   services.forEach((s, i) => {
     if (!isRecord(s)) return;
     if (typeof s.name === 'string') {
-      if (seen.has(s.name)) problems.push(`services[${i}].name: "${s.name}" is declared twice`);
+      if (seen.has(s.name))
+        problems.push({ path: `services[${i}].name`, message: `"${s.name}" is declared twice` });
       seen.add(s.name);
     }
     if (files && typeof s.module === 'string' && !Object.hasOwn(files, s.module))
-      problems.push(`services[${i}].module: "${s.module}" is not listed in files`);
+      problems.push({ path: `services[${i}].module`, message: `"${s.module}" is not listed in files` });
     if (Array.isArray(s.requires))
       s.requires.forEach((r, j) => {
         if (typeof r !== 'string') return;
         // A required service the release lacks is a dependency error the node reports by
         // booting into maintenance (the operator can disable the service), not a bad manifest.
-        if (r === s.name) problems.push(`services[${i}].requires[${j}]: a service cannot require itself`);
+        if (r === s.name)
+          problems.push({
+            path: `services[${i}].requires[${j}]`,
+            message: 'a service cannot require itself',
+          });
       });
   });
   return problems;
-}
-
-/** Renders a zod path the way a reader finds it in the JSON: `services[0].module`, `files["a/b.ts"]`. */
-function jsonPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(String(key))) out += out ? `.${String(key)}` : String(key);
-    else out += `[${JSON.stringify(String(key))}]`;
-  }
-  return out || '(root)';
 }
 
 async function moduleFiles(root: string, dir = root): Promise<string[]> {

@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromPublic, fromSeed } from '@nats-io/nkeys';
+import { fromPublic } from '@nats-io/nkeys';
 import { RelupError } from '../errors.ts';
+import { seedKeyPair } from '../nats/nkey-seed.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 
@@ -38,12 +39,7 @@ async function readRaw(releaseDir: string): Promise<Record<string, unknown>> {
 /** Signs a sealed release's manifest with an operator nkey seed, writing `signature` into release.json. */
 export async function signRelease(releaseDir: string, seed: string | Uint8Array): Promise<ReleaseSignature> {
   const raw = await readRaw(releaseDir);
-  let kp: ReturnType<typeof fromSeed>;
-  try {
-    kp = fromSeed(typeof seed === 'string' ? encoder.encode(seed.trim()) : seed.slice());
-  } catch (err) {
-    throw new RelupError('BAD_OPTIONS', `not an nkey seed: ${(err as Error).message}`);
-  }
+  const kp = seedKeyPair(seed);
   try {
     const signature = {
       key: kp.getPublicKey(),

@@ -1,12 +1,13 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { type NatsConnection, TimeoutError } from '@nats-io/nats-core';
-import semver from 'semver';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { replicasFor } from '../nats/replicas.ts';
-import { isSubjectToken } from '../nats/subjects.ts';
+import { assertSubjectToken } from '../nats/subjects.ts';
+import { zodProblems } from '../problems.ts';
+import { assertVersion } from './release-version.ts';
 
 /** The actions a history entry can record. */
 export const HISTORY_ACTIONS = [
@@ -116,7 +117,7 @@ export async function openReleaseStore(
     if (!parsed.success)
       throw new RelupError('STORE_FAILED', `${bucket}/${key} holds an invalid value`, {
         key,
-        problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+        problems: zodProblems(parsed.error),
       });
     return { value: parsed.data, revision: entry.revision };
   }
@@ -143,14 +144,14 @@ export async function openReleaseStore(
     },
 
     async setCurrent(node, version) {
-      checkVersion(version);
+      assertVersion(version);
       await guard(`write ${currentKey(node)}`, () =>
         kv.put(currentKey(node), encode({ version, time: new Date().toISOString() })),
       );
     },
 
     async makePermanent(version, expectedRevision) {
-      checkVersion(version);
+      assertVersion(version);
       const value = encode({ version, time: new Date().toISOString() });
       if (expectedRevision === undefined) return guard('write permanent', () => kv.put(PERMANENT, value));
       if (!Number.isInteger(expectedRevision) || expectedRevision < 0)
@@ -177,7 +178,7 @@ export async function openReleaseStore(
     },
 
     async record(entry) {
-      checkNode(entry.node);
+      assertSubjectToken('node id', entry.node);
       const full: HistoryEntry = { ...entry, time: entry.time ?? new Date().toISOString() };
       for (let attempt = 1; ; attempt++) {
         const got = await read(HISTORY, historySchema);
@@ -199,23 +200,13 @@ export async function openReleaseStore(
 }
 
 function maintenanceKey(node: string): string {
-  checkNode(node);
+  assertSubjectToken('node id', node);
   return `maintenance.${node}`;
 }
 
 function currentKey(node: string): string {
-  checkNode(node);
+  assertSubjectToken('node id', node);
   return `current.${node}`;
-}
-
-function checkNode(node: string): void {
-  if (!isSubjectToken(node))
-    throw new RelupError('BAD_OPTIONS', `node id ${JSON.stringify(node)} is not subject-safe`, { node });
-}
-
-function checkVersion(version: string): void {
-  if (semver.valid(version) === null)
-    throw new RelupError('BAD_OPTIONS', `${JSON.stringify(version)} is not a semver version`, { version });
 }
 
 /** Writes only if the key is still at `revision` (0: the key does not exist or was deleted). */

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { Problem } from '../problems.ts';
 import { checkPlan } from './check.ts';
 import { checkCoverage } from './coverage.ts';
 import { invertEntries } from './down.ts';
@@ -9,7 +10,7 @@ import { orderSteps } from './order.ts';
 import { type ParsedRelup, parseRelup } from './parse.ts';
 import { buildPlan } from './plan.ts';
 import { allSteps, insertSteps, type PlanParts, withUniqueIds } from './plan-parts.ts';
-import { badRelup, type RelupProblem } from './problems.ts';
+import { badRelup } from './problems.ts';
 import { createRegistry, type Registry } from './registry.ts';
 import type { ReleaseInfo } from './release-info.ts';
 import type { Entry, RelupSpec } from './spec.ts';
@@ -86,7 +87,7 @@ function compileDirection(
  */
 function checkRepeats(steps: readonly Step[], file: string): void {
   const first = new Map<string, Step>();
-  const problems: RelupProblem[] = [];
+  const problems: Problem[] = [];
   // A second point of no return breaks a rule of its own, reported by checkPlan.
   for (const step of steps.filter((s) => s.op !== PONR_OP)) {
     const key =
@@ -97,7 +98,7 @@ function checkRepeats(steps: readonly Step[], file: string): void {
       problems.push({
         file,
         path: step.origin,
-        reason: `${step.id} repeats the same step of ${earlier.origin}`,
+        message: `${step.id} repeats the same step of ${earlier.origin}`,
       });
   }
   if (problems.length > 0) throw badRelup(problems);

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { replicasFor } from '../nats/replicas.ts';
-import { isSubjectToken } from '../nats/subjects.ts';
+import { assertSubjectToken } from '../nats/subjects.ts';
+import { zodProblems } from '../problems.ts';
 import {
   UPGRADE_STATES,
   type UpgradeProgress,
@@ -70,7 +71,7 @@ export async function openJournal(
   node: string,
   opts: JournalOptions = {},
 ): Promise<Journal> {
-  checkToken('node', node);
+  assertSubjectToken('node id', node);
   const bucket = opts.bucket ?? 'relup_journal';
   const keep = opts.keep ?? DEFAULT_JOURNAL_KEEP;
   if (!Number.isInteger(keep) || keep < 1)
@@ -129,7 +130,7 @@ export async function openJournal(
 
   return {
     async begin(progress) {
-      checkToken('upgrade', progress.id);
+      assertSubjectToken('upgrade id', progress.id);
       written = undefined;
       await step(progress);
     },
@@ -159,25 +160,18 @@ export async function openJournal(
       if (!parsed.success)
         throw new RelupError('STORE_FAILED', `${bucket}/${activeKey} holds an invalid value`, {
           key: activeKey,
-          problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+          problems: zodProblems(parsed.error),
         });
       return parsed.data;
     },
 
     async get(id) {
-      checkToken('upgrade', id);
+      assertSubjectToken('upgrade id', id);
       const entry = await guard(`read ${reportKey(id)}`, () => kv.get(reportKey(id)));
       // Only this journal writes these keys, so the shape is the one it wrote.
       return entry?.operation === 'PUT' ? decode<UpgradeProgress | UpgradeReport>(entry.value) : undefined;
     },
   };
-}
-
-function checkToken(what: string, value: string): void {
-  if (!isSubjectToken(value))
-    throw new RelupError('BAD_OPTIONS', `${what} id ${JSON.stringify(value)} is not subject-safe`, {
-      [what]: value,
-    });
 }
 
 async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {

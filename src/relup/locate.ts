@@ -11,7 +11,7 @@ export interface LocatedRelup {
 
 /**
  * Finds the relup between two versions of a release: `<relupsDir>/<release>/<from>-<to>.yaml`
- * for an upgrade, else `<to>-<from>.yaml` run down. UNKNOWN_RELEASE names both paths when neither exists.
+ * for an upgrade, else `<to>-<from>.yaml` run down. NO_RELUP names both paths when neither exists.
  */
 export async function findRelup(
   relupsDir: string,
@@ -25,7 +25,7 @@ export async function findRelup(
   const downFile = join(base, `${to}-${from}.yaml`);
   if (await pathExists(downFile)) return { file: downFile, direction: 'down' };
   throw new RelupError(
-    'UNKNOWN_RELEASE',
+    'NO_RELUP',
     `no relup between ${from} and ${to}: looked for ${upFile} and ${downFile}`,
     {
       from,

@@ -67,7 +67,7 @@ export function parseRelup(source: string, file: string): ParsedRelup {
       doc.errors.map((e) => ({
         file,
         path: '',
-        reason: e.message,
+        message: e.message,
         line: lineCounter.linePos(e.pos[0]).line,
       })),
     );
@@ -89,7 +89,7 @@ export function parseRelup(source: string, file: string): ParsedRelup {
 /** The byte limit, then the line, depth and node limits, counted by the lexer up to the first excess. */
 function checkSize(source: string, file: string): void {
   const tooBig = (reason: string, line?: number) =>
-    badRelup([{ file, path: '', reason, ...(line === undefined ? {} : { line }) }]);
+    badRelup([{ file, path: '', message: reason, ...(line === undefined ? {} : { line }) }]);
   const bytes = Buffer.byteLength(source, 'utf8');
   if (bytes > RELUP_LIMITS.bytes)
     throw tooBig(`the file has ${bytes} bytes; a relup file may have ${RELUP_LIMITS.bytes}`);
@@ -132,7 +132,7 @@ function checkAliases(doc: Document, file: string, lineCounter: LineCounter): vo
   const fail = (at: unknown, reason: string) => {
     const range = isNode(at) ? at.range : undefined;
     const line = range ? lineCounter.linePos(range[0]).line : undefined;
-    return badRelup([{ file, path: '', reason, ...(line === undefined ? {} : { line }) }]);
+    return badRelup([{ file, path: '', message: reason, ...(line === undefined ? {} : { line }) }]);
   };
   const size = (node: unknown): number => {
     if (isPair(node)) return size(node.key) + size(node.value);

@@ -33,7 +33,7 @@ export function createRegistry(): Registry {
         ...(instructions.has(def.name) ? ['an instruction of that name is already registered'] : []),
       ];
       if (problems.length > 0)
-        throw new RelupError('BAD_OPTIONS', `invalid instruction ${def.name}: ${problems.join('; ')}`, {
+        throw new RelupError('BAD_INSTRUCTION', `invalid instruction ${def.name}: ${problems.join('; ')}`, {
           problems,
         });
       instructions.set(def.name, def);
@@ -41,7 +41,9 @@ export function createRegistry(): Registry {
     },
     modification(name, fn) {
       if (modifications.has(name))
-        throw new RelupError('BAD_OPTIONS', `a modification named ${name} is already registered`);
+        throw new RelupError('DUPLICATE_NAME', `a modification named ${name} is already registered`, {
+          name,
+        });
       modifications.set(name, fn);
       return registry;
     },

@@ -1,8 +1,9 @@
 import type { z } from 'zod';
+import { formatPath, type Problem } from '../problems.ts';
 import { staysInRelease } from '../release/path-inside.ts';
 import type { Instruction } from './instruction.ts';
 import type { ParsedRelup } from './parse.ts';
-import { badRelup, formatPath, type RelupProblem } from './problems.ts';
+import { badRelup } from './problems.ts';
 import type { Registry } from './registry.ts';
 import { findService, type ReleaseInfo, scriptRelease } from './release-info.ts';
 import { addSchema, applySchema, relupFileSchema, removeSchema, stepSchema, updateSchema } from './schema.ts';
@@ -30,13 +31,13 @@ const PARSE_OPTIONS = {
  * reports every problem at once (BAD_RELUP with `details.problems`), each with its path and line.
  */
 export function validateRelup(parsed: ParsedRelup, ctx: ValidateContext): RelupSpec {
-  const problems: RelupProblem[] = [];
+  const problems: Problem[] = [];
   const report: Report = (path, reason) => {
     const line = parsed.lineOf(path);
     problems.push({
       file: parsed.file,
       path: formatPath(path),
-      reason,
+      message: reason,
       ...(line === undefined ? {} : { line }),
     });
   };

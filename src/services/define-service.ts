@@ -1,6 +1,7 @@
 import type { AnyActorLogic } from 'xstate';
 import type { VersionedSnapshot } from '../actors/actor-host.ts';
 import { RelupError } from '../errors.ts';
+import { isSubjectToken, SUBJECT_TOKEN_RULE } from '../nats/subjects.ts';
 import type { Incarnation } from './snapshot-store.ts';
 import type { ComponentRestartModes } from './state-persistence.ts';
 
@@ -85,9 +86,11 @@ export interface ServiceDefinition {
 /** Declares a service; checks the definition early so mistakes surface at load, not at first use. */
 export function defineService<T extends ServiceDefinition>(def: T): T {
   const problems: string[] = [];
-  if (!def || typeof def !== 'object') throw new RelupError('BAD_OPTIONS', 'defineService needs an object');
-  if (typeof def.name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(def.name))
-    problems.push('name must be a subject-safe token ([A-Za-z0-9_-]+)');
+  if (!def || typeof def !== 'object')
+    throw new RelupError('BAD_SERVICE_DEFINITION', 'defineService needs an object', {
+      problems: ['not an object'],
+    });
+  if (!isSubjectToken(def.name)) problems.push(`name must be ${SUBJECT_TOKEN_RULE}`);
   if (typeof def.version !== 'string' || def.version.length === 0) problems.push('version must be a string');
   if (!def.channel && !def.actors) problems.push('a service needs channel logic, named actor logic, or both');
   for (const hook of ['codeChange', 'cleanUpOnRestart', 'startUpOnRestart'] as const)
@@ -99,8 +102,12 @@ export function defineService<T extends ServiceDefinition>(def: T): T {
   )
     problems.push('clientEvents must be a Set of event types');
   if (problems.length > 0)
-    throw new RelupError('BAD_OPTIONS', `invalid service ${String(def?.name)}: ${problems.join('; ')}`, {
-      problems,
-    });
+    throw new RelupError(
+      'BAD_SERVICE_DEFINITION',
+      `invalid service ${String(def?.name)}: ${problems.join('; ')}`,
+      {
+        problems,
+      },
+    );
   return def;
 }

@@ -49,7 +49,7 @@ export class SessionIssuer {
       if (!signer.account.startsWith('A')) throw new Error('not an account public key');
       fromPublic(signer.account);
     } catch (err) {
-      throw new RelupError('BAD_OPTIONS', `session signer: ${(err as Error).message}`);
+      throw new RelupError('BAD_KEY', `session signer: ${(err as Error).message}`);
     }
     this.account = signer.account;
     this.ttlMs = signer.ttlMs ?? 3_600_000;

@@ -79,7 +79,7 @@ describe('relupctl plan (local, no NATS)', () => {
     expect(help.stdout).toContain('--nats <url>');
     const failed = await relupctl(['plan', join(RELUPS, 'nope.yaml'), '--releases', CHAT_RELEASES]);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/^relupctl: BAD_OPTIONS: cannot read /);
+    expect(failed.stderr).toMatch(/^relupctl: FILE_UNREADABLE: cannot read /);
   });
 });
 

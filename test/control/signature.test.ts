@@ -45,19 +45,19 @@ describe('signed operator commands', () => {
     expect(r.result.upgrading).toBeUndefined();
   }
 
-  it('refuses bad operator keys at start with BAD_OPTIONS', async () => {
-    const bad: unknown[] = [
-      [],
-      ['not-a-key'],
-      [seedOf(operator)],
-      [createServer().getPublicKey()],
-      [`${operator.getPublicKey().slice(0, -2)}AA`],
-      'U-not-a-list',
+  it('refuses bad operator keys at start: no list is BAD_OPTIONS, a bad key BAD_KEY', async () => {
+    const bad: [unknown, string][] = [
+      [[], 'BAD_OPTIONS'],
+      ['U-not-a-list', 'BAD_OPTIONS'],
+      [['not-a-key'], 'BAD_KEY'],
+      [[seedOf(operator)], 'BAD_KEY'],
+      [[createServer().getPublicKey()], 'BAD_KEY'],
+      [[`${operator.getPublicKey().slice(0, -2)}AA`], 'BAD_KEY'],
     ];
-    for (const operatorKeys of bad)
+    for (const [operatorKeys, code] of bad)
       await expect(
         startControlServer(node, { operatorKeys: operatorKeys as string[], microService: false }),
-      ).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
+      ).rejects.toMatchObject({ code });
   });
 
   it('accepts a command signed by a trusted user, operator or account key', async () => {

@@ -134,7 +134,7 @@ describe('code loader', () => {
     const noDefault = await makeRelease(root, '1.0.1', { files: { 'chat.ts': 'export const x = 1;\n' } });
     await expect(loadService(noDefault, await readManifest(noDefault), 'chat')).rejects.toMatchObject({
       code: 'LOAD_FAILED',
-      cause: expect.objectContaining({ code: 'BAD_OPTIONS' }),
+      cause: expect.objectContaining({ code: 'BAD_SERVICE_DEFINITION' }),
     });
     const throws = await makeRelease(root, '1.0.2', { files: { 'chat.ts': "throw new Error('boom');\n" } });
     await expect(loadService(throws, await readManifest(throws), 'chat')).rejects.toMatchObject({

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RelupError } from '../../src/errors.ts';
+import { type Problem, renderProblem } from '../../src/problems.ts';
 import { sha256Hex } from '../../src/release/hash.ts';
 import { listReleases, readManifest, sealRelease } from '../../src/release/manifest.ts';
 import { useTempDir, writeFiles } from './release-fixture.ts';
@@ -36,7 +37,7 @@ describe('release manifest', () => {
     const err = await manifestError(dir);
     const file = join(dir, 'release.json');
     expect(err.code).toBe('BAD_RELEASE');
-    const problems = (err.details as { problems: string[] }).problems;
+    const problems = (err.details as { problems: Problem[] }).problems.map(renderProblem);
     expect(problems.sort()).toEqual(
       [
         `${file}: version: must be a semver version`,
@@ -58,7 +59,7 @@ describe('release manifest', () => {
     await writeFiles(dir, { 'release.json': '{ "name": ' });
     const err = await manifestError(dir);
     expect(err.code).toBe('BAD_RELEASE');
-    expect((err.details as { problems: string[] }).problems[0]).toMatch(
+    expect(renderProblem((err.details as { problems: Problem[] }).problems[0]!)).toMatch(
       /release\.json: \(root\): not valid JSON/,
     );
     await expect(readManifest(join(tmp(), 'nowhere'))).rejects.toMatchObject({ code: 'UNKNOWN_RELEASE' });

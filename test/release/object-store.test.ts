@@ -137,8 +137,10 @@ describe('release distribution through the JetStream object store', () => {
     const nc = await nats.connect();
     const releases = emptyReleases();
     await expect(fetchRelease(nc, 'chat', '../1.0.0', releases)).rejects.toMatchObject({
-      code: 'BAD_OPTIONS',
+      code: 'BAD_VERSION',
     });
-    await expect(fetchRelease(nc, 'a/b', '1.0.0', releases)).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
+    await expect(fetchRelease(nc, 'a/b', '1.0.0', releases)).rejects.toMatchObject({
+      code: 'NOT_SUBJECT_SAFE',
+    });
   });
 });

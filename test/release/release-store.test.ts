@@ -17,8 +17,8 @@ describe('release store', () => {
     await store.setCurrent('n1', '1.2.0');
     expect(await store.current('n1')).toBe('1.2.0');
     expect(await store.current('n2')).toBe('1.1.0');
-    await expect(store.setCurrent('n.1', '1.0.0')).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
-    await expect(store.setCurrent('n1', 'latest')).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
+    await expect(store.setCurrent('n.1', '1.0.0')).rejects.toMatchObject({ code: 'NOT_SUBJECT_SAFE' });
+    await expect(store.setCurrent('n1', 'latest')).rejects.toMatchObject({ code: 'BAD_VERSION' });
   });
 
   it('moves the permanent release by compare-and-set and refuses a stale revision', async () => {

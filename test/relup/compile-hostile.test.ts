@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Problem } from '../../src/problems.ts';
 import { RELUP_LIMITS } from '../../src/relup/parse.ts';
-import type { RelupProblem } from '../../src/relup/problems.ts';
 import { CHAT_RELEASES } from '../helpers/chat-node.ts';
 import { relupctl } from '../helpers/relupctl.ts';
 import { compile, relupError, relupYaml } from './compile-fixtures.ts';
@@ -12,10 +12,10 @@ import { compile, relupError, relupYaml } from './compile-fixtures.ts';
 const COVERED = '  - update: chat\n  - add: presence\n  - remove: legacy';
 
 /** The problems of the BAD_RELUP a source fails with. */
-const problemsOf = (source: string): RelupProblem[] => {
+const problemsOf = (source: string): Problem[] => {
   const err = relupError(() => compile(source));
   expect(err.code).toBe('BAD_RELUP');
-  return (err.details as { problems: RelupProblem[] }).problems;
+  return (err.details as { problems: Problem[] }).problems;
 };
 
 /**
@@ -51,7 +51,7 @@ describe('relup files as hostile input: apply modules', () => {
       expect.objectContaining({
         path: 'up[3].apply.module',
         line: 8,
-        reason: expect.stringContaining(reason),
+        message: expect.stringContaining(reason),
       }),
     ]);
   });
@@ -88,7 +88,7 @@ describe('relup files as hostile input: size', () => {
     expect(problemsOf(source)).toEqual([
       expect.objectContaining({
         file: 'relups/chat/test.yaml',
-        reason: expect.stringMatching(/bytes; a relup file may have 65536$/),
+        message: expect.stringMatching(/bytes; a relup file may have 65536$/),
       }),
     ]);
     // Answered at once: parsing it took minutes before the limits.
@@ -97,10 +97,10 @@ describe('relup files as hostile input: size', () => {
 
   it('rejects too many nodes and too many lines, each with its reason', () => {
     const nodes = Array.from({ length: RELUP_LIMITS.nodes }, (_, i) => `k${i}`).join(', ');
-    expect(problemsOf(relupYaml(COVERED, `options: { modifications: [${nodes}] }\n`))[0]?.reason).toBe(
+    expect(problemsOf(relupYaml(COVERED, `options: { modifications: [${nodes}] }\n`))[0]?.message).toBe(
       `the file has more than ${RELUP_LIMITS.nodes} YAML nodes (keys, values, items)`,
     );
-    expect(problemsOf(relupYaml(COVERED, '#\n'.repeat(RELUP_LIMITS.lines)))[0]?.reason).toBe(
+    expect(problemsOf(relupYaml(COVERED, '#\n'.repeat(RELUP_LIMITS.lines)))[0]?.message).toBe(
       `the file has more than ${RELUP_LIMITS.lines} lines`,
     );
   });
@@ -114,7 +114,7 @@ describe('relup files as hostile input: size', () => {
       `${indented} y\n`,
     ])
       expect(problemsOf(relupYaml(COVERED, rest))).toEqual([
-        expect.objectContaining({ reason: `the file nests deeper than ${RELUP_LIMITS.depth} levels` }),
+        expect.objectContaining({ message: `the file nests deeper than ${RELUP_LIMITS.depth} levels` }),
       ]);
     expect(problemsOf(relupYaml(COVERED, `x: ${'['.repeat(deep)}${']'.repeat(deep)}\n`))[0]?.line).toBe(8);
   });
@@ -172,7 +172,7 @@ describe('relup files as hostile input: aliases', () => {
         file: 'relups/chat/test.yaml',
         path: '',
         line: 10,
-        reason: `aliases expand the file to more than ${RELUP_LIMITS.expandedNodes} nodes`,
+        message: `aliases expand the file to more than ${RELUP_LIMITS.expandedNodes} nodes`,
       },
     ]);
   });
@@ -186,7 +186,7 @@ describe('relup files as hostile input: aliases', () => {
         file: 'relups/chat/test.yaml',
         path: '',
         line: 6,
-        reason: 'alias *x refers to a node that contains it (a recursive structure)',
+        message: 'alias *x refers to a node that contains it (a recursive structure)',
       },
     ]);
   });
@@ -229,7 +229,7 @@ describe('relup files as hostile input: repeated steps', () => {
     const twice = problemsOf(
       relupYaml(`${COVERED}\n  - suspend: chat\n  - resume: chat\n  - suspend: chat\n  - resume: chat`),
     );
-    expect(twice.map((p) => `${p.path}: ${p.reason}`)).toEqual([
+    expect(twice.map((p) => `${p.path}: ${p.message}`)).toEqual([
       'up[3]: suspend:chat repeats the same step of up[0]',
       'up[4]: resume:chat repeats the same step of up[0]',
       'up[5]: suspend:chat repeats the same step of up[0]',

@@ -139,10 +139,15 @@ describe('registry', () => {
     expect(registry.instructionNames()).toHaveLength(22);
     expect(registry.modificationNames()).toEqual(['standard']);
     expect(() => registry.instruction(userInstruction('suspend', {}))).toThrowError(
-      expect.objectContaining({ code: 'BAD_OPTIONS' }),
+      expect.objectContaining({ code: 'BAD_INSTRUCTION' }),
     );
     expect(() => registry.instruction(userInstruction('Bad-Name', {}))).toThrowError(/snake_case/);
-    expect(() => registry.modification('standard', (p) => p)).toThrowError(/already registered/);
+    expect(() => registry.modification('standard', (p) => p)).toThrowError(
+      expect.objectContaining({
+        code: 'DUPLICATE_NAME',
+        message: expect.stringMatching(/already registered/),
+      }),
+    );
   });
 
   it('keeps registries apart', () => {

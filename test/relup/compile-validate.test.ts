@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { Problem } from '../../src/problems.ts';
 import { parseDuration } from '../../src/relup/duration.ts';
-import type { RelupProblem } from '../../src/relup/problems.ts';
 import { compile, relupError, relupYaml, v100, v110 } from './compile-fixtures.ts';
 
-const problemsOf = (source: string): RelupProblem[] => {
+const problemsOf = (source: string): Problem[] => {
   const err = relupError(() => compile(source));
   expect(err.code).toBe('BAD_RELUP');
-  return (err.details as { problems: RelupProblem[] }).problems;
+  return (err.details as { problems: Problem[] }).problems;
 };
 
 describe('validation', () => {
@@ -26,26 +26,29 @@ describe('validation', () => {
     ].join('\n');
     const problems = problemsOf(source);
     const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
-    expect(byPath['to']).toMatchObject({ reason: 'missing field', file: 'relups/chat/test.yaml' });
-    expect(byPath['from']).toMatchObject({ line: 2, reason: expect.stringContaining('version mismatch') });
+    expect(byPath['to']).toMatchObject({ message: 'missing field', file: 'relups/chat/test.yaml' });
+    expect(byPath['from']).toMatchObject({ line: 2, message: expect.stringContaining('version mismatch') });
     expect(byPath['up[0].update']).toMatchObject({
       line: 4,
-      reason: expect.stringContaining('unknown service "chatt"'),
+      message: expect.stringContaining('unknown service "chatt"'),
     });
     expect(byPath['up[1].frobnicate']).toMatchObject({
       line: 5,
-      reason: expect.stringContaining('unknown instruction "frobnicate"'),
+      message: expect.stringContaining('unknown instruction "frobnicate"'),
     });
     expect(byPath['up[2].apply.priority']).toMatchObject({ line: 6 });
-    expect(byPath['up[3].apply.module']).toMatchObject({ line: 7, reason: 'missing field' });
-    expect(byPath['up[4].sleep']).toMatchObject({ line: 8, reason: expect.stringContaining('bad duration') });
-    expect(byPath['up[5].target']).toMatchObject({ line: 9, reason: expect.stringContaining('"ghost"') });
+    expect(byPath['up[3].apply.module']).toMatchObject({ line: 7, message: 'missing field' });
+    expect(byPath['up[4].sleep']).toMatchObject({
+      line: 8,
+      message: expect.stringContaining('bad duration'),
+    });
+    expect(byPath['up[5].target']).toMatchObject({ line: 9, message: expect.stringContaining('"ghost"') });
     expect(byPath['options.suspendTimeout']).toMatchObject({
       line: 10,
-      reason: expect.stringContaining('bad duration'),
+      message: expect.stringContaining('bad duration'),
     });
     expect(byPath['options.modifications[1]']).toMatchObject({
-      reason: 'unknown modification "fancy" (known: standard)',
+      message: 'unknown modification "fancy" (known: standard)',
     });
     expect(problems).toHaveLength(10);
   });
@@ -69,7 +72,7 @@ describe('validation', () => {
         ].join('\n'),
       ),
     );
-    expect(problems.map((p) => `${p.path}: ${p.reason}`)).toEqual([
+    expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
       'up[0].update: presence is not in release 1.0.0; use add',
       'up[1].add: chat is already in release 1.0.0; use update',
       'up[2].remove: chat is still in release 1.1.0; use update',
@@ -82,7 +85,7 @@ describe('validation', () => {
     const problems = problemsOf(
       `release: chat\nfrom: 1.0.0\nto: 1.1.0\nup:\n  - update: chat\n    extras: {}\n  - 42\n  - { sleep: 1s, info: hi }\n  - { op: load, target: chat, args: { version: 1.1.0 } }\ndown: sometimes\ncolour: blue\n`,
     );
-    expect(problems.map((p) => `${p.path}: ${p.reason}`)).toEqual([
+    expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
       'down: must be "auto" or a list of entries',
       'colour: unknown field',
       'up[0].extras: unknown field',
@@ -99,7 +102,7 @@ describe('validation', () => {
         'down:\n  - add: presence\n  - remove: legacy\n',
       ),
     );
-    expect(problems.map((p) => `${p.path}: ${p.reason}`)).toEqual([
+    expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
       'down[0].add: presence is already in release 1.1.0; use update',
       'down[1].remove: legacy is still in release 1.0.0; use update',
     ]);
@@ -108,7 +111,7 @@ describe('validation', () => {
   it('reports YAML syntax errors with their line', () => {
     const problems = problemsOf('release: chat\nup:\n  - update: [chat\n');
     expect(problems[0]).toMatchObject({ path: '', line: expect.any(Number) });
-    expect(problems[0]?.reason).toBeTruthy();
+    expect(problems[0]?.message).toBeTruthy();
   });
 
   it('accepts manifests of another release name only when the relup names it', () => {

@@ -196,9 +196,11 @@ describe('upgrade journal', () => {
 
   it('refuses ids that are not subject-safe', async () => {
     const nc = await nats.connect();
-    await expect(openJournal(nc, 'n.1', { bucket: bucket() })).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
+    await expect(openJournal(nc, 'n.1', { bucket: bucket() })).rejects.toMatchObject({
+      code: 'NOT_SUBJECT_SAFE',
+    });
     const journal = await openJournal(nc, 'n5', { bucket: bucket() });
-    await expect(journal.get('a.b')).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
+    await expect(journal.get('a.b')).rejects.toMatchObject({ code: 'NOT_SUBJECT_SAFE' });
   });
 
   it('keeps a bounded history: the oldest reports go when an upgrade ends, with no markers left', async () => {

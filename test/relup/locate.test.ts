@@ -16,7 +16,7 @@ for (const v of ['1.0.0', '1.1.0']) {
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
 describe('locating relups', () => {
-  it('finds the up file, else the down plan of the reverse file, else UNKNOWN_RELEASE naming both paths', async () => {
+  it('finds the up file, else the down plan of the reverse file, else NO_RELUP naming both paths', async () => {
     expect(await findRelup(relups, 'chat', '1.0.0', '1.1.0')).toEqual({
       file: join(relups, 'chat', '1.0.0-1.1.0.yaml'),
       direction: 'up',
@@ -26,7 +26,7 @@ describe('locating relups', () => {
       direction: 'down',
     });
     await expect(findRelup(relups, 'chat', '1.0.0', '2.0.0')).rejects.toMatchObject({
-      code: 'UNKNOWN_RELEASE',
+      code: 'NO_RELUP',
       message: expect.stringContaining('2.0.0-1.0.0.yaml'),
     });
   });

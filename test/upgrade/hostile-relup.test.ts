@@ -92,7 +92,7 @@ describe('a node answers a hostile relup with BAD_RELUP and changes nothing (rea
       expect(r.ok, cmd).toBe(false);
       expect(r.error?.code, cmd).toBe('BAD_RELUP');
       expect(r.error?.details.problems[0]).toEqual(
-        expect.objectContaining({ file, reason: expect.stringMatching(reason), ...(line && { line }) }),
+        expect.objectContaining({ file, message: expect.stringMatching(reason), ...(line && { line }) }),
       );
     }
     const after = node.status();

@@ -1,11 +1,11 @@
 import { InvalidArgumentError, Option } from 'commander';
 import semver from 'semver';
-import { isSubjectToken } from '../../nats/subjects.ts';
+import { isSubjectToken, SUBJECT_TOKEN_RULE } from '../../nats/subjects.ts';
 import { parseDuration } from '../../relup/duration.ts';
 
 /** Parses a node id: a subject-safe token. */
 export function nodeId(value: string): string {
-  if (!isSubjectToken(value)) throw new InvalidArgumentError('must be a subject-safe token ([A-Za-z0-9_-]+)');
+  if (!isSubjectToken(value)) throw new InvalidArgumentError(`must be ${SUBJECT_TOKEN_RULE}`);
   return value;
 }
 

@@ -29,7 +29,7 @@ export function registerPlan(program: Command): void {
       run(cmd, async (ctl) => {
         const source = await readFile(file, 'utf8').catch((err: Error) => {
           if (!opts.releases) ctl.usage(RELEASES_REQUIRED);
-          throw new RelupError('BAD_OPTIONS', `cannot read ${file}: ${err.message}`, { file });
+          throw new RelupError('FILE_UNREADABLE', `cannot read ${file}: ${err.message}`, { file });
         });
         const parsed = parseRelup(source, file);
         const { from, to } = ends(parsed, file);

@@ -134,7 +134,7 @@ export async function startObserveServer(
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(new RelupError('BAD_OPTIONS', `cannot listen on 127.0.0.1:${opts.port ?? 0}: ${err.message}`)),
+      reject(new RelupError('LISTEN_FAILED', `cannot listen on 127.0.0.1:${opts.port ?? 0}: ${err.message}`)),
     );
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });

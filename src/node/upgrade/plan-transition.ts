@@ -35,7 +35,8 @@ export async function planTransition(
   to: string,
   sources: TransitionSources,
 ): Promise<Transition> {
-  if (to === from.version) throw new RelupError('BAD_OPTIONS', `release ${to} is already running`);
+  if (to === from.version)
+    throw new RelupError('ALREADY_RUNNING', `release ${to} is already running`, { version: to });
   const onDisk = await readManifest(from.dir);
   const changed = Object.keys({ ...onDisk.files, ...from.manifest.files }).filter(
     (f) => onDisk.files[f] !== from.manifest.files[f],
