@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { replicasFor } from '../nats/replicas.ts';
+import { guardStore } from '../nats/store-error.ts';
 import { isCasConflict } from './cas-conflict.ts';
 import type { Fence } from './fenced-kv.ts';
 import { type LeaseTiming, leaseTiming } from './lease-timing.ts';
@@ -65,13 +65,9 @@ export async function openRedundancyBucket(
   replicas?: number,
   bucket = REDUNDANCY_BUCKET,
 ) {
-  try {
-    return await new Kvm(nc).create(bucket, { history: 1, replicas: replicasFor(nc, replicas) });
-  } catch (err) {
-    throw new RelupError('STORE_FAILED', `cannot open KV bucket ${bucket}: ${(err as Error).message}`, {
-      bucket,
-    });
-  }
+  return guardStore(`cannot open KV bucket ${bucket}`, () =>
+    new Kvm(nc).create(bucket, { history: 1, replicas: replicasFor(nc, replicas) }),
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { RelupError } from '../errors.ts';
 import { replicasFor } from '../nats/replicas.ts';
+import { storeError } from '../nats/store-error.ts';
 import { verifyRelease } from './code-loader.ts';
 import { MANIFEST_FILE, readManifest } from './manifest.ts';
 
@@ -98,8 +99,4 @@ async function put(os: ObjectStore, name: string, data: Uint8Array): Promise<voi
   } catch (err) {
     throw storeError(`cannot write ${name} to the object store`, err);
   }
-}
-
-function storeError(message: string, err: unknown): RelupError {
-  return new RelupError('STORE_FAILED', `${message}: ${(err as Error).message}`, undefined, { cause: err });
 }

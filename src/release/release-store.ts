@@ -1,10 +1,11 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { type NatsConnection, TimeoutError } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { replicasFor } from '../nats/replicas.ts';
+import { guardStore, storeError } from '../nats/store-error.ts';
 import { assertSubjectToken } from '../nats/subjects.ts';
 import { zodProblems } from '../problems.ts';
 import { assertVersion } from './release-version.ts';
@@ -105,13 +106,15 @@ export async function openReleaseStore(
   if (!Number.isInteger(limit) || limit < 1)
     throw new RelupError('BAD_OPTIONS', 'historyLimit must be a positive integer', { historyLimit: limit });
   const replicas = replicasFor(nc, opts.replicas);
-  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 5, replicas }));
+  const kv = await guardStore(`release store: cannot open bucket ${bucket}`, () =>
+    new Kvm(nc).create(bucket, { history: 5, replicas }),
+  );
 
   async function read<T>(
     key: string,
     schema: z.ZodType<T>,
   ): Promise<{ value: T; revision: number } | undefined> {
-    const entry = await guard(`read ${key}`, () => kv.get(key));
+    const entry = await guardStore(`release store: cannot read ${key}`, () => kv.get(key));
     if (entry?.operation !== 'PUT') return undefined;
     const parsed = schema.safeParse(decode(entry.value));
     if (!parsed.success)
@@ -136,7 +139,9 @@ export async function openReleaseStore(
 
     async setManualMaintenance(node, entry) {
       const key = maintenanceKey(node);
-      await guard(`write ${key}`, () => (entry ? kv.put(key, encode(entry)) : kv.delete(key)).then(() => {}));
+      await guardStore(`release store: cannot write ${key}`, () =>
+        (entry ? kv.put(key, encode(entry)) : kv.delete(key)).then(() => {}),
+      );
     },
 
     async current(node) {
@@ -145,7 +150,7 @@ export async function openReleaseStore(
 
     async setCurrent(node, version) {
       assertVersion(version);
-      await guard(`write ${currentKey(node)}`, () =>
+      await guardStore(`release store: cannot write ${currentKey(node)}`, () =>
         kv.put(currentKey(node), encode({ version, time: new Date().toISOString() })),
       );
     },
@@ -153,7 +158,8 @@ export async function openReleaseStore(
     async makePermanent(version, expectedRevision) {
       assertVersion(version);
       const value = encode({ version, time: new Date().toISOString() });
-      if (expectedRevision === undefined) return guard('write permanent', () => kv.put(PERMANENT, value));
+      if (expectedRevision === undefined)
+        return guardStore('release store: cannot write permanent', () => kv.put(PERMANENT, value));
       if (!Number.isInteger(expectedRevision) || expectedRevision < 0)
         throw new RelupError('BAD_OPTIONS', 'expectedRevision must be a revision (0: none yet)', {
           expectedRevision,
@@ -161,7 +167,7 @@ export async function openReleaseStore(
       try {
         return await casWrite(kv, PERMANENT, value, expectedRevision);
       } catch (err) {
-        if (!isCasConflict(err)) throw storeError('write permanent', err);
+        if (!isCasConflict(err)) throw storeError('release store: cannot write permanent', err);
         const now = await permanent();
         throw new RelupError(
           'CONFLICT',
@@ -187,7 +193,7 @@ export async function openReleaseStore(
           await casWrite(kv, HISTORY, encode(next), got?.revision ?? 0);
           return full;
         } catch (err) {
-          if (!isCasConflict(err)) throw storeError('append to history', err);
+          if (!isCasConflict(err)) throw storeError('release store: cannot append to history', err);
           if (attempt >= MAX_ATTEMPTS)
             throw new RelupError('CONFLICT', `history still contended after ${attempt} attempts`, {
               key: HISTORY,
@@ -220,20 +226,4 @@ function isCasConflict(err: unknown): boolean {
     (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
       err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
   );
-}
-
-async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (err) {
-    throw storeError(what, err);
-  }
-}
-
-function storeError(what: string, err: unknown): RelupError {
-  if (err instanceof RelupError) return err;
-  const message = `release store: cannot ${what}: ${(err as Error).message}`;
-  return new RelupError(err instanceof TimeoutError ? 'TIMEOUT' : 'STORE_FAILED', message, undefined, {
-    cause: err,
-  });
 }

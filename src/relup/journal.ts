@@ -1,10 +1,11 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { type NatsConnection, TimeoutError } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { replicasFor } from '../nats/replicas.ts';
+import { guardStore } from '../nats/store-error.ts';
 import { assertSubjectToken } from '../nats/subjects.ts';
 import { zodProblems } from '../problems.ts';
 import {
@@ -77,13 +78,16 @@ export async function openJournal(
   if (!Number.isInteger(keep) || keep < 1)
     throw new RelupError('BAD_OPTIONS', `the journal keeps at least one report, got ${keep}`, { keep });
   const replicas = replicasFor(nc, opts.replicas);
-  const kv = await guard(`open bucket ${bucket}`, () => new Kvm(nc).create(bucket, { history: 1, replicas }));
+  const kv = await guardStore(`upgrade journal: cannot open bucket ${bucket}`, () =>
+    new Kvm(nc).create(bucket, { history: 1, replicas }),
+  );
   const activeKey = `active.${node}`;
   const reportKey = (id: string) => `upgrade.${node}.${id}`;
   // The active key changes only with the state, so most steps cost one put.
   let written: ActiveUpgrade | undefined;
 
-  const put = (key: string, bytes: Uint8Array) => guard(`write ${key}`, () => kv.put(key, bytes));
+  const put = (key: string, bytes: Uint8Array) =>
+    guardStore(`upgrade journal: cannot write ${key}`, () => kv.put(key, bytes));
   // Writes go out one after the other in call order, whether or not the caller awaits each:
   // the executor awaits them before the point of no return and pipelines them after it, so the
   // pause clients see does not wait for the store once per step.
@@ -109,7 +113,7 @@ export async function openJournal(
 
   /** This node's reports with their keys, oldest write first (history 1: one entry per key). */
   async function listReports(): Promise<{ key: string; value: UpgradeProgress | UpgradeReport }[]> {
-    return guard(`list ${reportKey('*')}`, async () => {
+    return guardStore(`upgrade journal: cannot list ${reportKey('*')}`, async () => {
       const out: { key: string; value: UpgradeProgress | UpgradeReport }[] = [];
       for await (const e of await kv.history({ key: `upgrade.${node}.>` }))
         if (e.operation === 'PUT') out.push({ key: e.key, value: decode(e.value) });
@@ -123,7 +127,7 @@ export async function openJournal(
     if (reports.length <= keep) return;
     const jsm = await jetstreamManager(nc);
     for (const { key } of reports.slice(0, reports.length - keep))
-      await guard(`remove ${key}`, () =>
+      await guardStore(`upgrade journal: cannot remove ${key}`, () =>
         jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${key}` }),
       );
   }
@@ -140,7 +144,7 @@ export async function openJournal(
     async end(report) {
       await tail;
       await put(reportKey(report.id), encode(report));
-      await guard(`delete ${activeKey}`, () => kv.delete(activeKey));
+      await guardStore(`upgrade journal: cannot delete ${activeKey}`, () => kv.delete(activeKey));
       written = undefined;
       await trim();
     },
@@ -154,7 +158,7 @@ export async function openJournal(
     },
 
     async active() {
-      const entry = await guard(`read ${activeKey}`, () => kv.get(activeKey));
+      const entry = await guardStore(`upgrade journal: cannot read ${activeKey}`, () => kv.get(activeKey));
       if (entry?.operation !== 'PUT') return undefined;
       const parsed = activeSchema.safeParse(decode(entry.value));
       if (!parsed.success)
@@ -167,23 +171,11 @@ export async function openJournal(
 
     async get(id) {
       assertSubjectToken('upgrade id', id);
-      const entry = await guard(`read ${reportKey(id)}`, () => kv.get(reportKey(id)));
+      const entry = await guardStore(`upgrade journal: cannot read ${reportKey(id)}`, () =>
+        kv.get(reportKey(id)),
+      );
       // Only this journal writes these keys, so the shape is the one it wrote.
       return entry?.operation === 'PUT' ? decode<UpgradeProgress | UpgradeReport>(entry.value) : undefined;
     },
   };
-}
-
-async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (err) {
-    if (err instanceof RelupError) throw err;
-    throw new RelupError(
-      err instanceof TimeoutError ? 'TIMEOUT' : 'STORE_FAILED',
-      `upgrade journal: cannot ${what}: ${(err as Error).message}`,
-      undefined,
-      { cause: err },
-    );
-  }
 }

@@ -11,7 +11,7 @@ import type { EventObject } from 'xstate';
 import { decode, encode } from '../nats/codec.ts';
 import { InboxRequester } from '../nats/inbox-requester.ts';
 import { replicasFor } from '../nats/replicas.ts';
-import { storeFailed } from './snapshot-store.ts';
+import { storeError } from '../nats/store-error.ts';
 
 /** The JetStream stream holding the events durable actors accepted since their last snapshot. */
 export const EVENT_STREAM = 'relup_events';
@@ -89,7 +89,7 @@ export class EventJournal {
       }
       return new EventJournal(jetstream(nc), jsm, new InboxRequester(nc, APPEND_TIMEOUT_MS), node);
     } catch (err) {
-      throw storeFailed(`cannot open stream ${EVENT_STREAM}`, err);
+      throw storeError(`cannot open stream ${EVENT_STREAM}`, err, 'SNAPSHOT_STORE_FAILED');
     }
   }
 
@@ -118,15 +118,20 @@ export class EventJournal {
       (data) => {
         const ack = decode<{ seq?: number; error?: { description?: string } }>(data);
         if (typeof ack.seq !== 'number') {
-          const err = storeFailed(
+          const err = storeError(
             `cannot append to the journal of ${this.node}`,
             new Error(ack.error?.description ?? 'no acknowledgement'),
+            'SNAPSHOT_STORE_FAILED',
           );
           for (const w of waiting) w.reject(err);
         } else for (const w of waiting) w.resolve(ack.seq);
       },
       (err: unknown) => {
-        const failed = storeFailed(`cannot append to the journal of ${this.node}`, err);
+        const failed = storeError(
+          `cannot append to the journal of ${this.node}`,
+          err,
+          'SNAPSHOT_STORE_FAILED',
+        );
         for (const w of waiting) w.reject(failed);
       },
     );
@@ -173,7 +178,7 @@ export class EventJournal {
       this.scan = { node, after, last, at: Date.now(), byKey: out };
       return out;
     } catch (err) {
-      throw storeFailed(`cannot read the journal of node ${node}`, err);
+      throw storeError(`cannot read the journal of node ${node}`, err, 'SNAPSHOT_STORE_FAILED');
     }
   }
 
@@ -193,7 +198,7 @@ export class EventJournal {
     try {
       await this.jsm.streams.purge(EVENT_STREAM, { filter: subject(this.node), seq: below });
     } catch (err) {
-      throw storeFailed(`cannot compact the journal of node ${this.node}`, err);
+      throw storeError(`cannot compact the journal of node ${this.node}`, err, 'SNAPSHOT_STORE_FAILED');
     }
   }
 
@@ -202,7 +207,7 @@ export class EventJournal {
     try {
       return (await this.jsm.streams.info(EVENT_STREAM)).state.last_seq + 1;
     } catch (err) {
-      throw storeFailed(`cannot read stream ${EVENT_STREAM}`, err);
+      throw storeError(`cannot read stream ${EVENT_STREAM}`, err, 'SNAPSHOT_STORE_FAILED');
     }
   }
 }

@@ -1,9 +1,9 @@
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { VersionedSnapshot } from '../actors/actor-host.ts';
-import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { replicasFor } from '../nats/replicas.ts';
+import { storeError } from '../nats/store-error.ts';
 
 /** The JetStream KV bucket holding persisted channel sessions and named actors. */
 export const SNAPSHOT_BUCKET = 'relup_snapshots';
@@ -83,7 +83,7 @@ export class SnapshotStore {
         await new Kvm(nc).create(bucket, { history: 1, replicas: replicasFor(nc, replicas) }),
       );
     } catch (err) {
-      throw storeFailed(`cannot open KV bucket ${bucket}`, err);
+      throw storeError(`cannot open KV bucket ${bucket}`, err, 'SNAPSHOT_STORE_FAILED');
     }
   }
 
@@ -135,7 +135,7 @@ export class SnapshotStore {
     try {
       entry = await this.kv.get(key);
     } catch (err) {
-      throw storeFailed(`cannot read ${key}`, err);
+      throw storeError(`cannot read ${key}`, err, 'SNAPSHOT_STORE_FAILED');
     }
     return entry ? stored<NamedRecord>(entry) : undefined;
   }
@@ -151,7 +151,7 @@ export class SnapshotStore {
       return true;
     } catch (err) {
       if (revision !== undefined) return false;
-      throw storeFailed(`cannot delete ${key}`, err);
+      throw storeError(`cannot delete ${key}`, err, 'SNAPSHOT_STORE_FAILED');
     }
   }
 
@@ -164,7 +164,7 @@ export class SnapshotStore {
     const p = this.kv.put(key, encode(value)).then(
       () => {},
       (err: unknown) => {
-        throw storeFailed(`cannot write ${key}`, err);
+        throw storeError(`cannot write ${key}`, err, 'SNAPSHOT_STORE_FAILED');
       },
     );
     this.pending.add(p);
@@ -184,7 +184,7 @@ export class SnapshotStore {
         if (s) out.push(s);
       }
     } catch (err) {
-      throw storeFailed(`cannot list ${filter}`, err);
+      throw storeError(`cannot list ${filter}`, err, 'SNAPSHOT_STORE_FAILED');
     }
     return out;
   }
@@ -193,17 +193,4 @@ export class SnapshotStore {
 function stored<T>(entry: KvEntry): Stored<T> | undefined {
   if (entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
   return { key: entry.key, revision: entry.revision, value: decode<T>(entry.value) };
-}
-
-/** A SNAPSHOT_STORE_FAILED error for a failed read or write of persisted actor state. */
-export function storeFailed(message: string, err: unknown): RelupError {
-  if (err instanceof RelupError && err.code === 'SNAPSHOT_STORE_FAILED') return err;
-  return new RelupError(
-    'SNAPSHOT_STORE_FAILED',
-    `${message}: ${(err as Error)?.message ?? String(err)}`,
-    {},
-    {
-      cause: err,
-    },
-  );
 }
