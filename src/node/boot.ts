@@ -34,6 +34,7 @@ import { Maintenance } from './maintenance/maintenance.ts';
 import { sessionPolicy } from './maintenance/session-policy.ts';
 import { NodeEvents } from './node-events.ts';
 import type { NodeOptions } from './node-types.ts';
+import { RedundantServices } from './redundant-services.ts';
 import { RestartModes } from './restart-modes.ts';
 import { Scheduler } from './scheduler.ts';
 import { ServiceTable } from './service-table.ts';
@@ -59,6 +60,7 @@ export interface NodeParts {
   scheduler: Scheduler;
   release: CurrentRelease;
   restartModes: RestartModes;
+  redundant: RedundantServices;
   table: ServiceTable;
   maintenance: Maintenance;
   upgrader: Upgrader;
@@ -139,6 +141,8 @@ async function bootOn(
 
   // The table is the only writer of the hosts; named actors and restart modes read them.
   const hosts = new Map<string, ServiceHost>();
+  const redundant = new RedundantServices();
+  redundant.declare(manifest.services.filter((s) => s.redundant).map((s) => s.name));
   const registry = new ActorRegistry();
   const named = new NamedActors(
     nc,
@@ -151,7 +155,10 @@ async function bootOn(
       const host = hosts.get(service ?? '');
       const logic = host?.def.actors?.[kind ?? ''];
       // A service waiting to be started (restart mode `cleanup`) has no named actors yet.
-      return host?.started && logic ? { service: host.name, logic, version: host.version } : undefined;
+      // A redundant service's named actors run only on its active.
+      return host?.started && logic && redundant.mayServe(host.name)
+        ? { service: host.name, logic, version: host.version }
+        : undefined;
     },
     undefined,
     opts.clusterKey === undefined ? undefined : new PeerSeal(opts.clusterKey),
@@ -193,6 +200,7 @@ async function bootOn(
     persistence: restartModes,
     fence,
     issuer: opts.sessionSigner && new SessionIssuer(opts.sessionSigner, subjects),
+    servesAlone: (service) => redundant.isRedundant(service) && redundant.mayServe(service),
   };
 
   const defs: ServiceDefinition[] = [];
@@ -211,7 +219,7 @@ async function bootOn(
     root,
     hosts,
     newHost: (def) => new ServiceHost(def, hostDeps),
-    startHost: (host) => restartModes.startHost(host),
+    startHost: (host) => restartModes.startHost(host, redundant.mayServe(host.name)),
   });
   const maintenance = new Maintenance({
     nc,
@@ -258,6 +266,10 @@ async function bootOn(
   const manual = await store.manualMaintenance(id);
   const inMaintenance = problems.length > 0 || manual !== undefined;
   const startNow = defs.filter((d) => !broken.has(d.name) && (!inMaintenance || d.requiredInMaintenance));
+  const pairs = startNow.flatMap((def) => {
+    const spec = manifest.services.find((s) => s.name === def.name)?.redundant;
+    return spec ? [{ def, spec }] : [];
+  });
   for (const d of defs) {
     if (broken.has(d.name)) {
       table.markBroken(d);
@@ -267,7 +279,22 @@ async function bootOn(
   try {
     // One node-wide cleanUpOnRestart phase before anything starts, for every service of the release.
     await restartModes.cleanUpAtBoot(defs);
-    for (const def of startNow) await table.add(def);
+    for (const def of startNow) if (!redundant.isRedundant(def.name)) await table.add(def);
+    // A redundant service starts through its pair: here only if the pair names this node.
+    await redundant.start(
+      {
+        nc,
+        node: id,
+        prefix: opts.prefix,
+        log,
+        table,
+        flush: () => restartModes.flush(),
+        onTransition: (e) => events.emit('pair_transition', { ...e }),
+        ...(opts.replicas !== undefined && { replicas: opts.replicas }),
+      },
+      pairs,
+      restartModes.incarnations().previous ? 'restart' : 'deploy',
+    );
   } catch (err) {
     // As a supervisor whose initial children fail: those started are stopped again.
     await root.stop();
@@ -305,6 +332,7 @@ async function bootOn(
     scheduler,
     release,
     restartModes,
+    redundant,
     table,
     maintenance,
     upgrader,

@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { ChildInfo } from '../actors/supervisor.ts';
 import type { NatsOptions } from '../nats/connect.ts';
+import type { PairStatus } from '../redundancy/pair-runner.ts';
 import type { ReleaseManifest } from '../release/manifest.ts';
 import type { Registry } from '../relup/registry.ts';
 import type { ServiceStatsSnapshot } from '../services/service-stats.ts';
@@ -81,6 +82,8 @@ export interface NodeStatus {
   }[];
   /** The root supervisor's children (one per service) with their restart counts. */
   supervision: { name: string; children: ChildInfo[] };
+  /** The redundant pairs this node is part of: role, state, term, holder, last transition. */
+  redundancy?: PairStatus[];
   actors: Record<string, number>;
   namedActors: string[];
   loadedModules: number;

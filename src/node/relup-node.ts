@@ -215,6 +215,7 @@ export class RelupNode {
         stats: s.stats.snapshot(),
       })),
       supervision: table.supervision(),
+      ...(this.parts.redundant.status().length > 0 && { redundancy: this.parts.redundant.status() }),
       actors: registry.counts(),
       namedActors: named.names(),
       loadedModules: loadedModuleCount(),
@@ -283,6 +284,9 @@ export class RelupNode {
     maintenance.stop();
     // Kept sessions are parked (persisted, the client told it may resume), not ended.
     restartModes.stopping = true;
+    // An active of a redundant pair hands over first, so its partner takes over while this node stops.
+    this.stage = 'handing redundant services over';
+    await this.parts.redundant.stop(log);
     this.stage = 'stopping services and parking sessions';
     await table.stop();
     this.stage = 'releasing named actors';

@@ -316,9 +316,10 @@ export class RestartModes implements StatePersistence {
   /**
    * startUpOnRestart: restores and starts a service host per its modes; at boot, `cleanup`
    * components wait. After a restart the service's own startUpOnRestart runs once, after its
-   * channels are restored and before its acceptor admits anyone.
+   * channels are restored and before its acceptor admits anyone. Without `intake` the acceptor
+   * stays closed (a redundant service's standby).
    */
-  async startHost(host: ServiceHost): Promise<void> {
+  async startHost(host: ServiceHost, intake = true): Promise<void> {
     const m = this.modes(host.name);
     // A host started afresh (maintenance over, relup) replaces any that waited before it.
     this.waiting.delete(host.name);
@@ -330,10 +331,12 @@ export class RestartModes implements StatePersistence {
       );
       return;
     }
-    if (m.channels === 'restart') await this.restoreChannels(host);
+    // A standby serves no session: its parked ones are resumed, from the store, by the active.
+    if (m.channels === 'restart' && intake) await this.restoreChannels(host);
     await this.startUpHook(host);
     const holdAcceptor = this.booting && m.acceptor === 'cleanup';
-    host.start(!holdAcceptor);
+    // A redundant service's standby runs without intake: its acceptor opens when it becomes the active.
+    host.start(!holdAcceptor && intake);
     if (holdAcceptor) this.waiting.set(host.name, 'acceptor');
   }
 

@@ -7,13 +7,13 @@ import { stampTerm } from './term-header.ts';
 
 /** The subjects of a redundant pair under a prefix (default `relup`). */
 export const pairSubjects = (prefix = 'relup') => ({
-  /** Operator requests to one node's side of a pair: `{ op: 'status' | 'failover' | 'scan', scan? }`. */
+  /** Operator requests to one node's side of a pair: `{ op: 'status' | 'failover' | 'scan' | 'undeploy', scan? }`. */
   control: (service: string, node: string) => `${prefix}.pair.${service}.${node}`,
   /** Every transition of the pair on any node, stamped with the term. */
   events: (service: string) => `${prefix}.pair.${service}.evt`,
 });
 
-const OPS = new Set(['status', 'failover', 'scan']);
+const OPS = new Set(['status', 'failover', 'scan', 'undeploy']);
 // An operator request is a few fields; anything bigger is not one.
 const MAX_REQUEST_BYTES = 4096;
 
@@ -22,7 +22,7 @@ export class PairControl {
   private constructor(private readonly sub: Subscription) {}
 
   /**
-   * Subscribes `relup.pair.<service>.<node>` for `status`, `failover` and `scan` requests; a
+   * Subscribes `relup.pair.<service>.<node>` for `status`, `failover`, `scan` and `undeploy` requests; a
    * malformed one is BAD_COMMAND and changes nothing, a command the node cannot take (not the
    * active) is NOT_ACTIVE. Replies and events carry the term headers.
    */
@@ -52,6 +52,7 @@ export class PairControl {
               throw new RelupError('NOT_ACTIVE', `${service} is not deployed on ${node}`, { service, node });
             if (req.op === 'failover') await r.failover();
             if (req.op === 'scan') await r.setScan(req.scan as 'on' | 'off');
+            if (req.op === 'undeploy') await r.undeploy();
             const status = r.status();
             const fence = r.fence();
             // The active's reply carries its term, so a client can tell a deposed active's answer.

@@ -55,6 +55,25 @@ const serviceSchema = z.object({
   durability: z
     .enum(['durable', 'write-behind'], { error: 'must be "durable" or "write-behind"' })
     .default('durable'),
+  /**
+   * Runs the service on exactly one node of a pair at a time: `primary` and `backup` node ids,
+   * `legacy` (the backup starts it only when it takes over) or `warm` (the backup runs it off
+   * scan, ready to take over), and optionally the lease timing in ms.
+   */
+  redundant: z
+    .strictObject({
+      primary: token,
+      backup: token,
+      mode: z.enum(['legacy', 'warm'], { error: 'must be "legacy" or "warm"' }).default('warm'),
+      timing: z
+        .strictObject({
+          beatMs: z.number().int().optional(),
+          renewDeadlineMs: z.number().int().optional(),
+          leaseMs: z.number().int().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 /** The zod schema of `release.json` (field checks only; cross-field checks live in readManifest). */
@@ -200,6 +219,8 @@ function crossFieldProblems(raw: unknown, folder: string): Problem[] {
         problems.push({ path: `services[${i}].name`, message: `"${s.name}" is declared twice` });
       seen.add(s.name);
     }
+    if (isRecord(s.redundant) && s.redundant.primary === s.redundant.backup)
+      problems.push({ path: `services[${i}].redundant`, message: 'primary and backup must be two nodes' });
     if (files && typeof s.module === 'string' && !Object.hasOwn(files, s.module))
       problems.push({ path: `services[${i}].module`, message: `"${s.module}" is not listed in files` });
     if (Array.isArray(s.requires))

@@ -40,6 +40,24 @@ export interface RestartContext {
 /** A service's own part of a node restart; may be async, bounded by the node's restart hook timeout. */
 export type RestartHook = (ctx: RestartContext) => void | Promise<void>;
 
+/** What a redundant service's hook is told: where it runs, why, in which mode and role, and the term. */
+export interface PairHookContext {
+  service: string;
+  node: string;
+  hook: 'startup' | 'shutdown' | 'onScan' | 'offScan';
+  role: 'primary' | 'backup';
+  mode: 'legacy' | 'warm';
+  /** The pair's term: it only grows, one active per term. */
+  term: number;
+  /** Why the transition happens: deploy, failover, takeover, shutdown, undeploy, restart, scan. */
+  reason: string;
+}
+
+/** The hooks of a redundant service; each runs once per transition, awaited, within its timeout. */
+export type RedundancyHooks = Partial<
+  Record<PairHookContext['hook'], (ctx: PairHookContext) => void | Promise<void>>
+>;
+
 /** A service: versioned xstate logic for its channels and named actors, plus state migration. */
 export interface ServiceDefinition {
   name: string;
@@ -81,6 +99,8 @@ export interface ServiceDefinition {
    * are restored and before its acceptor admits anyone.
    */
   startUpOnRestart?: RestartHook;
+  /** Hooks of a service the release declares `redundant`: startup, shutdown, onScan, offScan. */
+  redundancy?: RedundancyHooks;
 }
 
 /** Declares a service; checks the definition early so mistakes surface at load, not at first use. */

@@ -46,6 +46,8 @@ export interface ServiceHostDeps {
   fence?: OwnershipFence;
   /** Gives each session NATS credentials of its own (decentralized JWT auth); none when absent. */
   issuer?: SessionIssuer;
+  /** True while only this node may serve the service (the active of a redundant pair); never when absent. */
+  servesAlone?: (service: string) => boolean;
 }
 
 interface ChannelEntry extends StoredMark {
@@ -418,18 +420,42 @@ export class ServiceHost implements Child {
    * sessions) and releases the service's named actors.
    */
   async stop(reason = 'service stopping'): Promise<void> {
+    // A node stopping with restart mode `restart` for channels parks sessions instead of ending them.
+    await this.letGo(reason, this.deps.persistence?.stopping === true);
+    this.exit('shutdown');
+  }
+
+  /** True while only this node may serve the service (see ServiceHostDeps.servesAlone). */
+  get servesAlone(): boolean {
+    return this.deps.servesAlone?.(this.name) ?? false;
+  }
+
+  /** Opens the acceptor of a started host (a redundant service whose node becomes the active). */
+  openIntake(): void {
+    if (!this.def.channel) return;
+    this.acceptor.takeForwarded(this.deps.policy?.refusal() === undefined);
+    this.acceptor.start();
+  }
+
+  /**
+   * Hands the service's work over to another node and keeps the host: stops the acceptor, parks
+   * every kept channel (persisted; its client is told it may resume, and the next node restores
+   * it) and releases the named actors, so the next active claims and restores them.
+   */
+  handOver(reason: string): Promise<void> {
+    return this.letGo(reason, true);
+  }
+
+  private async letGo(reason: string, parkKept: boolean): Promise<void> {
     await this.acceptor.stop();
     this.dropRefused();
-    // A node stopping with restart mode `restart` for channels parks sessions instead of ending them.
-    const p = this.deps.persistence;
-    const park = p?.stopping === true && p.keeps(this.name, 'channels');
+    const park = parkKept && this.deps.persistence?.keeps(this.name, 'channels') === true;
     await Promise.all(
       [...this.channels.keys()].map((s) =>
         park ? this.parkChannel(s, reason) : this.closeChannel(s, reason),
       ),
     );
     await this.deps.named.stopService(this.name);
-    this.exit('shutdown');
   }
 
   /** Brutal kill: subscriptions end and actors are killed at once; clients hear nothing. */

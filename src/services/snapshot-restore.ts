@@ -19,6 +19,8 @@ export interface SessionHost {
   /** The super-admin proof of a stored session, when a token configured now made it. */
   honouredProof(rec: ChannelRecord): string | undefined;
   persistSession(session: string): Promise<void>;
+  /** True while this node alone may serve the service (the active of a redundant pair). */
+  readonly servesAlone: boolean;
 }
 
 /** The reply to a connect request that resumed a session. */
@@ -117,7 +119,9 @@ export async function resumeSession(
   const found = await p.store.findChannel(host.name, session);
   if (!found) throw unknown();
   const from = found.value.node;
-  if (from !== p.node && (await p.isAlive(from))) return resumed;
+  // A live node hosts its sessions, except those it parked (handed over, stopping) and those of a
+  // service only this node may serve now (the writer was fenced when this node became the active).
+  if (from !== p.node && !found.value.final && !host.servesAlone && (await p.isAlive(from))) return resumed;
   // Rebuilt before the record is taken over: a state this version cannot serve stays where it is.
   const state = await rebuildChannel(host, p, found.value);
   // Lost: another node took the session over first, and hosts it now.

@@ -8,7 +8,7 @@ import {
   type RedundancyMode,
 } from '../../src/redundancy/pair-machine.ts';
 import type { HandOver, Scan } from '../../src/redundancy/pair-record.ts';
-import type { HookRun, TableAction } from './shutdown-table.ts';
+import type { HookRun, TableAction, TableRow } from './shutdown-table.ts';
 
 type Server = 's1' | 's2';
 
@@ -140,4 +140,36 @@ export class PairModel {
       this.send(pick, { type: 'elected', term, scan, reason });
     }
   }
+}
+
+/** A pair under test: what the table rows need to drive it and read it. */
+export interface DrivenPair {
+  act(a: TableAction): Promise<void>;
+  /** Resolves once both nodes show these states. */
+  until(want: { s1: string; s2: string }): Promise<void>;
+  states(): { s1: string; s2: string } | Promise<{ s1: string; s2: string }>;
+}
+
+/**
+ * Drives a pair through a row: each prefix action settles where the model says, then the row's
+ * action settles at its end states and a quiet period of `quietMs` passes with nothing more.
+ * `beforeAction` runs once the row's initial states hold (to forget the prefix's hook runs).
+ */
+export async function driveRow(
+  pair: DrivenPair,
+  row: TableRow,
+  beforeAction: () => void,
+  quietMs: number,
+): Promise<void> {
+  const model = new PairModel(row.mode);
+  for (const a of row.prefix) {
+    await pair.act(a);
+    model.act(a);
+    await pair.until(model.states());
+  }
+  await pair.until(row.initial);
+  beforeAction();
+  await pair.act(row.action);
+  await pair.until(row.end);
+  await new Promise((r) => setTimeout(r, quietMs));
 }

@@ -9,7 +9,7 @@ import {
 } from '../../src/redundancy/pair-runner.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { TEST_TIMING } from './election-fixture.ts';
-import { PairModel } from './pair-model.ts';
+import { driveRow } from './pair-model.ts';
 import { type HookRun, SHUTDOWN_TABLE, type TableAction } from './shutdown-table.ts';
 
 const nats = useNats();
@@ -122,20 +122,16 @@ describe('redundancy - the document table against two runners on a real nats-ser
   for (const row of SHUTDOWN_TABLE) {
     it(`redundancy - ${row.mode} - ${row.action}`, async () => {
       const pair = new RealPair(`table${++n}`, row.mode);
-      // Each prefix step settles where the pure model says before the next one.
-      const model = new PairModel(row.mode);
-      for (const a of row.prefix) {
-        await pair.act(a);
-        model.act(a);
-        await pair.until(model.states());
-      }
-      await pair.until(row.initial);
-      pair.hooks.s1.length = 0;
-      pair.hooks.s2.length = 0;
-      await pair.act(row.action);
-      await pair.until(row.end);
-      // Quiet period: two leases with nothing more.
-      await new Promise((r) => setTimeout(r, 2 * TEST_TIMING.leaseMs));
+      await driveRow(
+        pair,
+        row,
+        () => {
+          pair.hooks.s1.length = 0;
+          pair.hooks.s2.length = 0;
+        },
+        // Quiet period: two leases with nothing more.
+        2 * TEST_TIMING.leaseMs,
+      );
       expect(pair.states()).toEqual(row.end);
       expect(pair.hooks).toEqual(row.hooks);
       // Across the run: terms only grow, one node per term.

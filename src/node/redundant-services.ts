@@ -1,0 +1,139 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import { renderError } from '../errors.ts';
+import { PairControl } from '../redundancy/pair-control.ts';
+import {
+  type PairHost,
+  PairRunner,
+  type PairStatus,
+  type PairTransitionEvent,
+} from '../redundancy/pair-runner.ts';
+import type { ReleaseService } from '../release/manifest.ts';
+import type { ServiceDefinition } from '../services/define-service.ts';
+import type { ServiceTable } from './service-table.ts';
+
+/** What the redundant services need from their node. */
+export interface RedundantServicesDeps {
+  nc: NatsConnection;
+  node: string;
+  prefix?: string;
+  log: Logger;
+  table: ServiceTable;
+  /** Writes every kept actor that changed: the final state an active leaves for the next one. */
+  flush: () => Promise<void>;
+  /** Every transition, as a node event. */
+  onTransition: (e: PairTransitionEvent) => void;
+  replicas?: number;
+}
+
+/** A service of the release declared redundant, with its definition. */
+export interface RedundantService {
+  def: ServiceDefinition;
+  spec: NonNullable<ReleaseService['redundant']>;
+}
+
+/**
+ * The redundant services of a node: one pair runner per service whose pair names this node,
+ * driving the service through the service table. The only owner of which redundant service
+ * this node may serve: a service of the release declared redundant takes connects and runs
+ * named actors here only while this node is its active on scan.
+ */
+export class RedundantServices {
+  private readonly declared = new Set<string>();
+  private readonly runners = new Map<string, PairRunner>();
+  private readonly controls: PairControl[] = [];
+
+  /** Records the services the release declares redundant (before anything starts). */
+  declare(services: readonly string[]): void {
+    for (const s of services) this.declared.add(s);
+  }
+
+  /** Whether a service is declared redundant in the running release. */
+  isRedundant(service: string): boolean {
+    return this.declared.has(service);
+  }
+
+  /** Whether this node may take the service's work now: always for a plain service; for a redundant one, only as its active. */
+  mayServe(service: string): boolean {
+    if (!this.declared.has(service)) return true;
+    return this.runners.get(service)?.fence()?.canAct() ?? false;
+  }
+
+  /**
+   * Starts the pairs this node is part of; `restart` when an earlier run of this node id
+   * existed, else `deploy`. A service whose pair names two other nodes does not run here.
+   */
+  async start(
+    deps: RedundantServicesDeps,
+    services: readonly RedundantService[],
+    reason: 'deploy' | 'restart',
+  ): Promise<void> {
+    for (const { def, spec } of services) {
+      if (spec.primary !== deps.node && spec.backup !== deps.node) continue;
+      const runner = await PairRunner.start(
+        deps.nc,
+        {
+          service: def.name,
+          node: deps.node,
+          primary: spec.primary,
+          backup: spec.backup,
+          mode: spec.mode,
+          ...(spec.timing && { timing: spec.timing }),
+          ...(def.redundancy && { hooks: def.redundancy }),
+          host: this.hostOf(deps, def),
+          ...(deps.replicas !== undefined && { replicas: deps.replicas }),
+          onTransition: (e) => {
+            PairControl.publish(deps.nc, e, deps.prefix);
+            deps.onTransition(e);
+          },
+        },
+        reason,
+      );
+      this.runners.set(def.name, runner);
+      this.controls.push(PairControl.serve(deps.nc, () => runner, def.name, deps.node, deps.prefix));
+    }
+  }
+
+  /** Each pair as this node sees it, for status. */
+  status(): PairStatus[] {
+    return [...this.runners.values()].map((r) => r.status());
+  }
+
+  /** Graceful shutdown of every pair: an active hands over (hooks run) before the node stops its services. */
+  async stop(log: Logger): Promise<void> {
+    for (const c of this.controls.splice(0)) c.stop();
+    for (const [service, r] of this.runners)
+      await r
+        .shutdown()
+        .catch((err: unknown) =>
+          log.warn({ service, error: renderError(err) }, 'redundancy: graceful shutdown of the pair failed'),
+        );
+    this.runners.clear();
+  }
+
+  /** How a pair runner drives the service here: start and stop it, open and hold its intake, hand its state over. */
+  private hostOf(deps: RedundantServicesDeps, def: ServiceDefinition): Partial<PairHost> {
+    const { table } = deps;
+    return {
+      startService: async () => {
+        // The host starts with its acceptor closed (mayServe is false until the lease is held).
+        if (!table.has(def.name)) await table.add(def);
+      },
+      stopService: async () => {
+        if (table.has(def.name)) await table.remove(def.name);
+      },
+      openIntake: () => {
+        table.get(def.name)?.openIntake();
+        void deps.nc.flush().catch(() => {});
+      },
+      holdIntake: () => {
+        void table.get(def.name)?.acceptor.stop();
+      },
+      flush: async () => {
+        // The next active restores what this one leaves: parked sessions and released actors.
+        await table.get(def.name)?.handOver('failover');
+        await deps.flush();
+      },
+    };
+  }
+}
