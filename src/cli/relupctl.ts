@@ -7,6 +7,7 @@ import { registerMaintenance } from './commands/maintenance.ts';
 import { registerMakePermanent } from './commands/make-permanent.ts';
 import { registerObserve } from './commands/observe.ts';
 import { duration } from './commands/options.ts';
+import { registerPair } from './commands/pair.ts';
 import { registerPlan } from './commands/plan.ts';
 import { registerRelease } from './commands/release.ts';
 import { registerReleases } from './commands/releases.ts';
@@ -56,6 +57,7 @@ export function relupctlProgram(): Command {
   registerDowngrade(program);
   registerMakePermanent(program);
   registerMaintenance(program);
+  registerPair(program);
   registerEvents(program);
   registerRelease(program);
   registerObserve(program);

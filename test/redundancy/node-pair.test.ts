@@ -8,6 +8,7 @@ import { type LocalNats, startNats } from '../../src/nats/local-server.ts';
 import { Session } from '../../src/services/client.ts';
 import { command, type NodeProcess, spawnNode } from '../helpers/node-spawn.ts';
 import { type ReleaseSandbox, releaseSandbox } from '../helpers/release-sandbox.ts';
+import { relupctl } from '../helpers/relupctl.ts';
 import { TEST_TIMING } from './election-fixture.ts';
 import { driveRow } from './pair-model.ts';
 import { type HookRun, SHUTDOWN_TABLE, type TableAction, type TableRow } from './shutdown-table.ts';
@@ -180,7 +181,7 @@ describe('redundancy - the document table against two relup node processes', { t
     });
   }
 
-  it('a session on the active keeps every acknowledged say through a forced failover and a SIGKILL of the active', async () => {
+  it('a session on the active keeps every acknowledged say through a forced failover (relupctl pair) and a SIGKILL of the active', async () => {
     const nats = await startNats();
     servers.push(nats);
     const nc = await connectNats({ servers: nats.url });
@@ -208,8 +209,31 @@ describe('redundancy - the document table against two relup node processes', { t
         await new Promise((res) => setTimeout(res, 50));
       }
     };
-    await pair.act('forced failover');
+    // The operator's forced failover, through relupctl.
+    const failover = await relupctl([
+      'pair',
+      'failover',
+      '--service',
+      'chat',
+      '--node',
+      's1',
+      '--nats',
+      nats.url,
+    ]);
+    expect(failover.code, failover.stderr).toBe(0);
     await pair.until({ s1: 'standby', s2: 'active on scan' });
+    const shown = await relupctl([
+      'pair',
+      'status',
+      '--service',
+      'chat',
+      '--node',
+      's2',
+      '--nats',
+      nats.url,
+      '--json',
+    ]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ role: 'backup', state: 'active on scan', holder: 's2' });
     expect(await resume()).toMatchObject({ ok: true, session: s.id, resumed: true });
     expect(await s.request({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
     await pair.act('server 2 hard failure');
