@@ -71,6 +71,8 @@ export { Session, type SessionOptions } from './services/client.ts';
 export {
   type CodeChangeArgs,
   defineService,
+  type PairHookContext,
+  type RedundancyHooks,
   type RestartContext,
   type RestartHook,
   type ServiceDefinition,
