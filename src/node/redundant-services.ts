@@ -127,7 +127,7 @@ export class RedundantServices {
         void deps.nc.flush().catch(() => {});
       },
       holdIntake: () => {
-        void table.get(def.name)?.acceptor.stop();
+        table.get(def.name)?.holdIntake();
       },
       flush: async () => {
         // The next active restores what this one leaves: parked sessions and released actors.

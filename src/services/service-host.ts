@@ -94,6 +94,11 @@ export class ServiceHost implements Child {
   private exit!: (reason: ExitReason) => void;
   /** False until started: a service whose restart mode is `cleanup` waits for an explicit start. */
   started = false;
+  /**
+   * False while the host runs with its acceptor closed on purpose (a redundant service's standby):
+   * the acceptor check of an upgrade then has nothing to check.
+   */
+  intakeOpen = false;
   /** Requests answered by the service's channels and their latency, for status. */
   readonly stats = new ServiceStats();
 
@@ -146,6 +151,7 @@ export class ServiceHost implements Child {
   /** Starts the service and, unless `acceptor` is false, takes connect requests (if it has channels). */
   start(acceptor = true): this {
     this.started = true;
+    this.intakeOpen = acceptor;
     if (acceptor && this.def.channel) {
       // A node that refuses ordinary sessions now (maintenance) takes no connects passed on by others.
       this.acceptor.takeForwarded(this.deps.policy?.refusal() === undefined);
@@ -432,6 +438,7 @@ export class ServiceHost implements Child {
 
   /** Opens the acceptor of a started host (a redundant service whose node becomes the active). */
   openIntake(): void {
+    this.intakeOpen = true;
     if (!this.def.channel) return;
     this.acceptor.takeForwarded(this.deps.policy?.refusal() === undefined);
     this.acceptor.start();
@@ -443,7 +450,14 @@ export class ServiceHost implements Child {
    * it) and releases the named actors, so the next active claims and restores them.
    */
   handOver(reason: string): Promise<void> {
+    this.intakeOpen = false;
     return this.letGo(reason, true);
+  }
+
+  /** Closes the acceptor at once (a redundant service's active that stops taking work). */
+  holdIntake(): void {
+    this.intakeOpen = false;
+    void this.acceptor.stop();
   }
 
   private async letGo(reason: string, parkKept: boolean): Promise<void> {

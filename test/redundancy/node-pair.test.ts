@@ -50,6 +50,22 @@ describe('redundancy - the document table against two relup node processes', { t
         m.services[0]!.redundant = { primary: 's1', backup: 's2', mode, timing: TEST_TIMING };
       });
     }
+    // 1.1.31: chat 1.1.0 (rooms get a topic) as a warm pair, for a hot upgrade of the pair.
+    await sandbox.derive('1.1.0', '1.1.31', (src) =>
+      src
+        .replace('import { assign', `${HOOKS}\nimport { assign`)
+        .replace(
+          'channel,\n  actors: { room },',
+          'channel,\n  actors: { room },\n  redundancy: { startup: pairHook, shutdown: pairHook, onScan: pairHook, offScan: pairHook },',
+        ),
+    );
+    await sandbox.editManifest('1.1.31', (m) => {
+      m.services[0]!.redundant = { primary: 's1', backup: 's2', mode: 'warm', timing: TEST_TIMING };
+    });
+    sandbox.relup(
+      '1.0.31-1.1.31',
+      'release: chat\nfrom: 1.0.31\nto: 1.1.31\nup:\n  - update: chat\n    extra: { defaultTopic: general }\ndown: auto\n',
+    );
   });
   afterEach(async () => {
     await Promise.all(procs.splice(0).map((p) => p.signal('SIGKILL')));
@@ -181,19 +197,27 @@ describe('redundancy - the document table against two relup node processes', { t
     });
   }
 
-  it('a session on the active keeps every acknowledged say through a forced failover (relupctl pair) and a SIGKILL of the active', async () => {
+  /** A warm pair deployed on a nats-server of its own: s1 active on scan, s2 standby. */
+  async function deployedWarmPair(
+    name: string,
+  ): Promise<{ pair: NodePair; nats: LocalNats; nc: NatsConnection }> {
     const nats = await startNats();
     servers.push(nats);
     const nc = await connectNats({ servers: nats.url });
     conns.push(nc);
-    const row = SHUTDOWN_TABLE.find((r) => r.mode === 'warm' && r.action === 'forced failover')!;
+    const row = SHUTDOWN_TABLE.find((r) => r.mode === 'warm' && r.action === 'deploy')!;
     const logs = {
-      s1: join(sandbox.releasesDir, 'ses-s1.hooks'),
-      s2: join(sandbox.releasesDir, 'ses-s2.hooks'),
+      s1: join(sandbox.releasesDir, `${name}-s1.hooks`),
+      s2: join(sandbox.releasesDir, `${name}-s2.hooks`),
     };
     const pair = new NodePair(row, nats, nc, logs);
     await pair.act('deploy');
     await pair.until({ s1: 'active on scan', s2: 'standby' });
+    return { pair, nats, nc };
+  }
+
+  it('a session on the active keeps every acknowledged say through a forced failover (relupctl pair) and a SIGKILL of the active', async () => {
+    const { pair, nats, nc } = await deployedWarmPair('ses');
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'pair' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
     const resume = async () => {
@@ -242,5 +266,36 @@ describe('redundancy - the document table against two relup node processes', { t
     expect(await s.request({ type: 'say', text: 'three' })).toEqual({ ok: true, seq: 3 });
     const history = await s.request({ type: 'history' });
     expect((history.messages as { text: string }[]).map((m) => m.text)).toEqual(['one', 'two', 'three']);
+  });
+
+  it('a hot upgrade of a warm pair, node by node, keeps the roles and the session on the active', async () => {
+    const { pair, nats, nc } = await deployedWarmPair('up');
+    pair.hooksSince();
+    const s = await Session.open(nc, 'chat', { user: 'ada', room: 'up' });
+    expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
+    // The standby's closed acceptor does not fail its checks: both nodes upgrade in place.
+    const up = await relupctl([
+      'upgrade',
+      '--to',
+      '1.1.31',
+      '--all',
+      '--mode',
+      'rolling',
+      '--json',
+      '--nats',
+      nats.url,
+    ]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({
+      ok: true,
+      nodes: [{ outcome: 'done' }, { outcome: 'done' }],
+    });
+    for (const n of ['s1', 's2'] as const) expect((await command(nc, n, 'status')).release).toBe('1.1.31');
+    expect(await pair.states()).toEqual({ s1: 'active on scan', s2: 'standby' });
+    // No transition, so no hook ran; the session went on without a reconnect.
+    expect(pair.hooksSince()).toEqual({ s1: [], s2: [] });
+    expect(await s.request({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
+    const history = await s.request({ type: 'history' });
+    expect((history.messages as { text: string }[]).map((m) => m.text)).toEqual(['one', 'two']);
   });
 });

@@ -70,7 +70,8 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
   async checkAcceptors(): Promise<void> {
     const bad: string[] = [];
     for (const host of this.ports.table.hostsNow()) {
-      if (!host.def.channel) continue;
+      // An acceptor closed on purpose (a redundant standby, one waiting for start_waiting) is as it should be.
+      if (!host.def.channel || !host.intakeOpen) continue;
       const c = host.acceptor.check();
       if (!c.ok) bad.push(c.reason ?? host.name);
     }
