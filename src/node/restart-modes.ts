@@ -159,9 +159,12 @@ export class RestartModes implements StatePersistence {
     id: string,
     base: PersistedBase,
     events: JournaledEvent[],
+    to?: string,
   ): Promise<VersionedSnapshot> {
     const running = this.deps.services.get(service)?.def;
     if (!running) throw notMigrated(`service ${service} does not run on this node`, { service, kind, id });
+    // Read now: the running version may switch while the definitions below are loaded.
+    const target = to ?? running.version;
     let version = base.version;
     let state = 'snapshot' in base ? base.snapshot : undefined;
     if (events.length > 0 || state === undefined) {
@@ -195,8 +198,8 @@ export class RestartModes implements StatePersistence {
       }
       state = persistLogic(logic, snap);
     }
-    const snapshot = await this.migrate(service, kind, id, { version, snapshot: state }, running.version);
-    return { version: running.version, snapshot };
+    const snapshot = await this.migrate(service, kind, id, { version, snapshot: state }, target);
+    return { version: target, snapshot };
   }
 
   /**

@@ -268,7 +268,7 @@ export class NamedActors {
     if (this.owned.has(name)) return;
     if (!NAME.test(name))
       throw new RelupError('UNKNOWN_ACTOR', `bad actor name ${name}: want <service>.<kind>.<key>`);
-    const found = this.resolve(name);
+    let found = this.resolve(name);
     if (!found) throw new RelupError('UNKNOWN_ACTOR', `no service provides actor ${name}`, { name });
     const record = encode({ node: this.presence.node, at: Date.now() });
     try {
@@ -301,7 +301,17 @@ export class NamedActors {
     });
     let restored: RestoredState | undefined;
     try {
-      restored = await this.restored(name, found.service);
+      restored = await this.restored(name, found.service, found.version);
+      // The service's code may have switched while the state was read (an upgrade's `load`
+      // step, or its undo on a rollback): the actor is built with the code current now, on
+      // state rebuilt for exactly that code. Logic of one version over another's state fails
+      // at the next message, and a failed actor's record is deleted (see release).
+      for (let again = 0; again < 3; again++) {
+        const now = this.resolve(name);
+        if (!now || now.version === found.version) break;
+        found = now;
+        restored = await this.restored(name, found.service, found.version);
+      }
       // A stored state that does not restore is kept and the claim fails: never a fresh actor over it.
       actor = new ActorHost({
         id: name,
@@ -345,11 +355,11 @@ export class NamedActors {
     });
   }
 
-  /** The persisted state a claimed actor starts from, if its service keeps state. */
-  private restored(name: string, service: string): Promise<RestoredState | undefined> {
+  /** The persisted state a claimed actor starts from (brought to `version`), if its service keeps state. */
+  private restored(name: string, service: string, version: string): Promise<RestoredState | undefined> {
     const p = this.persistence;
     if (!p) return Promise.resolve(undefined);
-    return restoredNamed(p, name, service, name.split('.')[1] ?? '');
+    return restoredNamed(p, name, service, name.split('.')[1] ?? '', version);
   }
 
   private deliver(actor: ActorHost, msg: Msg): void {

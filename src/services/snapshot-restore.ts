@@ -138,14 +138,16 @@ export async function resumeSession(
  * journaled since, when the service's named actors are kept; else undefined (and a record an
  * earlier owner left is deleted, so it cannot come back after this owner's state moved on).
  * Journaled events count only after a record: a durable actor writes its first state change
- * as a snapshot. Throws STATE_NOT_MIGRATED when the stored state cannot be brought to the
- * running version: the claim fails, the state stays.
+ * as a snapshot. The state is brought to `version`, the version of the logic the actor will
+ * run. Throws STATE_NOT_MIGRATED when the stored state cannot be brought to it: the claim
+ * fails, the state stays.
  */
 export async function restoredNamed(
   p: StatePersistence,
   name: string,
   service: string,
   kind: string,
+  version: string,
 ): Promise<RestoredState | undefined> {
   if (!p.keeps(service, 'service')) {
     // Not awaited: the claim must not wait on it, and nothing reads the record in this mode.
@@ -157,7 +159,7 @@ export async function restoredNamed(
   const rec = found.value;
   const covered = rec.journalSeq ?? 0;
   const events = rec.final ? [] : await p.journal.eventsOf(rec.node, namedJournalKey(name), covered);
-  const state = await p.rebuild(service, kind, name, found.value.snapshot, events);
+  const state = await p.rebuild(service, kind, name, found.value.snapshot, events, version);
   return {
     storedVersion: found.value.snapshot.version,
     snapshot: state.snapshot,

@@ -46,9 +46,11 @@ export interface StatePersistence {
   /**
    * The state of a persisted actor as the running version sees it: its snapshot (or its
    * initial state from `input` when it has none) with its journaled events replayed by the
-   * logic of the version that accepted them, then migrated to the running version by the
-   * codeChange of the newer of the two. Throws STATE_NOT_MIGRATED when that cannot be done;
-   * the stored state is then left untouched.
+   * logic of the version that accepted them, then migrated to version `to` (default the
+   * running one) by the codeChange of the newer of the two. A caller that builds the actor
+   * with logic it looked up earlier passes that logic's version: the running one may have
+   * switched meanwhile (an upgrade's `load` step, or its undo). Throws STATE_NOT_MIGRATED when
+   * that cannot be done; the stored state is then left untouched.
    */
   rebuild(
     service: string,
@@ -56,6 +58,7 @@ export interface StatePersistence {
     id: string,
     base: PersistedBase,
     events: JournaledEvent[],
+    to?: string,
   ): Promise<VersionedSnapshot>;
   /** Logs a persistence problem that does not stop the node. */
   warn(message: string, fields?: Record<string, unknown>): void;

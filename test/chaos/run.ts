@@ -42,11 +42,14 @@ const FINDINGS = [
     '`stream-leader@in-hook`, `server-of-node@before-ponr`: the node ran 1.1.0 while the release store said ' +
     '1.0.0 and the journal still showed the upgrade in flight (the final writes failed once, during a leader ' +
     'election, and were not retried). Fix: those writes are retried for 30 s (`src/nats/store-retry.ts`).',
-  '**Open — `node-sigkill@before-ponr` lost 20 acknowledged says once** (room3 restarted at seq 1 and handed ' +
-    'seqs 1–20 to other texts; SIGKILL of the node inside the sleep before the point of no return, restart ' +
-    '2 s later). It passed on its rerun and in every other SIGKILL scenario; the cause (a takeover of the ' +
-    "room by the other node racing the restarted node's boot) is not yet found. Rerun: " +
-    '`npm run chaos -- --only node-sigkill@before-ponr`.',
+  '**Fixed — a room taken over while the survivor switched code lost every acknowledged say.** ' +
+    '`node-sigkill@before-ponr`: 6–12 acknowledged says lost in 4 of 16 runs, 20 in the run that found it (rooms restarted at seq 1 ' +
+    "and handed their seqs to other texts). c2 claimed c1's rooms while its own upgrade switched chat's " +
+    'code (the `load` step, or its undo when code_change rolled back): the claim took the logic before ' +
+    'reading the state and rebuilt the state for the version running after, so the room ran one ' +
+    "version's logic over the other's state, failed at the next say, and a failed actor's record is " +
+    'deleted. Fix: the state is rebuilt for the logic the actor is built with (`src/services/named-actors.ts`, ' +
+    'claim; `test/durability/claim-during-code-switch.test.ts`).',
 ];
 
 interface Stored {
