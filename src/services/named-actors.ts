@@ -232,7 +232,7 @@ export class NamedActors {
       p.store.putNamed({ name, node: p.node, snapshot, journalSeq, ...(final && { final }), at: Date.now() });
   }
 
-  /** `ended`: the actor failed or finished, so the next claim starts it afresh, not from its record. */
+  /** `ended`: the actor finished, so the next claim starts it afresh, not from its record. */
   private async release(name: string, ended = false): Promise<void> {
     const o = this.owned.get(name);
     if (!o) return;
@@ -349,9 +349,11 @@ export class NamedActors {
     });
     this.registry.add(group, started);
     for (const msg of early.splice(0)) this.deliver(started, msg);
-    // A failed actor gives its name up, so the next call starts it afresh (temporary restart).
-    void started.exited.then(() => {
-      if (this.owned.get(name)?.actor === started) void this.release(name, true);
+    // An actor that ends gives its name up, so the next call claims it again. One that finished
+    // (a final state) starts afresh; one that failed restarts from its last stored state: the
+    // message that failed it changed nothing, and what was acknowledged before must not be lost.
+    void started.exited.then((reason) => {
+      if (this.owned.get(name)?.actor === started) void this.release(name, reason === 'normal');
     });
   }
 
