@@ -6,6 +6,7 @@ import { Session } from '../../src/services/client.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { command, type NodeProcess, spawnNode } from '../helpers/node-spawn.ts';
 import { type ReleaseSandbox, releaseSandbox } from '../helpers/release-sandbox.ts';
+import { relupctl } from '../helpers/relupctl.ts';
 import { connect } from './restart-modes-fixture.ts';
 
 /** Appends one JSON line per hook call to the file named by RELUP_HOOK_LOG. */
@@ -158,7 +159,18 @@ describe('restart modes and service restart hooks across real node processes', {
       await expect(Session.open(nc, 'chat', { user: 'bob', room: `r-${node}` })).rejects.toMatchObject({
         code: 'UNKNOWN_SERVICE',
       });
-      expect(await command(nc, node, 'start_waiting', { service: 'chat' })).toEqual({ started: true });
+      // The operator starts it with relupctl.
+      const started = await relupctl([
+        'start-waiting',
+        '--node',
+        node,
+        '--nats',
+        nats.server().url,
+        '--json',
+        'chat',
+      ]);
+      expect(started.code, started.stderr).toBe(0);
+      expect(JSON.parse(started.stdout)).toEqual({ started: true });
       expect(calls(log).at(-1)).toMatchObject({ hook: 'startUpOnRestart', service: 'chat', previous: 1 });
       expect(await connect(nc, { session: s.id })).toMatchObject({
         ok: false,
