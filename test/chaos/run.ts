@@ -49,7 +49,8 @@ const FINDINGS = [
     'reading the state and rebuilt the state for the version running after, so the room ran one ' +
     "version's logic over the other's state, failed at the next say, and a failed actor's record is " +
     'deleted. Fix: the state is rebuilt for the logic the actor is built with (`src/services/named-actors.ts`, ' +
-    'claim; `test/durability/claim-during-code-switch.test.ts`).',
+    'claim; `test/durability/claim-during-code-switch.test.ts`), and a failed actor now restarts from its ' +
+    'last stored state instead of deleting its record (`test/durability/failed-actor-kept.test.ts`).',
 ];
 
 interface Stored {
