@@ -3,15 +3,17 @@ import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signVerdict } from '../../src/control/barrier-signing.ts';
 import { clusterUpgrade } from '../../src/control/cluster-upgrade.ts';
+import { MAX_COMMAND_ID } from '../../src/control/command-schema.ts';
 import { ControlClient } from '../../src/control/control-client.ts';
 import { type ControlServer, startControlServer } from '../../src/control/control-server.ts';
 import { signCommand } from '../../src/control/signature.ts';
 import { decode, encode } from '../../src/nats/codec.ts';
 import type { RelupNode } from '../../src/node/relup-node.ts';
 import { Session } from '../../src/services/client.ts';
-import { command, nextMessage, type Reply, send, watchEvents } from '../control/control-helpers.ts';
+import { command, type Reply, send, watchEvents } from '../control/control-helpers.ts';
 import { startChatNode } from '../helpers/chat-node.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
+import { holdAtBarrier } from './held-upgrade.ts';
 
 const CLUSTER_KEY = 'test-cluster-key-0123456789';
 
@@ -112,13 +114,11 @@ describe('control plane under attack: sessions, named actors, commands (issue 11
 
   it('make_permanent while an upgrade runs is BUSY and the permanent release is unchanged', async () => {
     const before = await node.store.permanent();
-    const ready = await nextMessage(nc, 'relup.barrier.mp.ready');
-    const upgrade = send(nc, 'cp', {
+    const upgrade = await holdAtBarrier(nc, 'cp', 'mp', {
       id: 'mp-up',
       cmd: 'upgrade',
       args: { to: '1.1.0', barrier: { id: 'mp', timeoutMs: 20_000 } },
     });
-    await ready.message;
     for (const version of ['1.0.0', '1.1.0'])
       expect(await command(nc, 'cp', 'make_permanent', { version })).toMatchObject({
         ok: false,
@@ -126,7 +126,7 @@ describe('control plane under attack: sessions, named actors, commands (issue 11
       });
     expect(await node.store.permanent()).toEqual(before);
     nc.publish('relup.barrier.mp.abort', encode({ reason: 'test' }));
-    expect((await upgrade).result.outcome).toBe('aborted');
+    expect((await upgrade.reply).result.outcome).toBe('aborted');
     expect(node.release.version).toBe('1.0.0');
   });
 
@@ -142,9 +142,41 @@ describe('control plane under attack: sessions, named actors, commands (issue 11
     events.stop();
   });
 
+  it('a command id of 128 characters is echoed in the reply, also when refused; one of 129 is answered id null', async () => {
+    const longest = 'i'.repeat(MAX_COMMAND_ID);
+    expect(await send(nc, 'cp', { id: longest, cmd: 'status' })).toMatchObject({
+      id: longest,
+      ok: true,
+      result: { node: 'cp' },
+    });
+    // Refused for another reason, it is still echoed: the limit is on the id alone.
+    expect(await send(nc, 'cp', { id: longest, cmd: 'no_such_command' })).toMatchObject({
+      id: longest,
+      ok: false,
+      error: { code: 'UNKNOWN_COMMAND' },
+    });
+    const over = await send(nc, 'cp', { id: `${longest}i`, cmd: 'status' });
+    expect(over).toMatchObject({ id: null, ok: false, error: { code: 'BAD_COMMAND' } });
+    expect(JSON.stringify(over)).not.toContain(longest);
+  });
+
   it('retry and skip with nothing to retry answer NOTHING_TO_RETRY', async () => {
+    const unchanged = async () => {
+      const { release, state, maintenance, upgrading, lastUpgrade } = (await command(nc, 'cp', 'status'))
+        .result;
+      return {
+        status: { release, state, maintenance, upgrading, lastUpgrade },
+        journal: (await command(nc, 'cp', 'upgrades')).result,
+        history: await node.store.history(),
+      };
+    };
+    const before = await unchanged();
+    // Not vacuous: the aborted upgrade of the make_permanent test is in the journal and history.
+    expect(before.journal.upgrades.length).toBeGreaterThan(0);
     for (const cmd of ['retry', 'skip'])
       expect(await command(nc, 'cp', cmd)).toMatchObject({ ok: false, error: { code: 'NOTHING_TO_RETRY' } });
+    // Nothing ran: the status, the node's upgrade journal and the cluster's history as they were.
+    expect(await unchanged()).toEqual(before);
   });
 });
 
@@ -191,24 +223,29 @@ describe('signed commands: replays after a restart and barrier verdicts (issue 1
 
   it('unsigned or forged go/abort do not move a signed upgrade held at its barrier; a signed abort does', async () => {
     const events = await watchEvents(nc, 'sg');
-    const ready = await nextMessage(nc, 'relup.barrier.sb.ready');
-    const upgrade = send(
+    const upgrade = await holdAtBarrier(
       nc,
       'sg',
+      'sb',
       signCommand(
         { id: 'sb-up', cmd: 'upgrade', args: { to: '1.1.0', barrier: { id: 'sb', timeoutMs: 30_000 } } },
         'sg',
         seed,
       ),
     );
-    await ready.message;
     const intruder = createUser();
     const attempts: [string, unknown, string][] = [
       ['go', { decision: 'go' }, 'UNSIGNED_COMMAND'],
       ['abort', { reason: 'unsigned' }, 'UNSIGNED_COMMAND'],
       ['go', signVerdict('sb', { decision: 'go' }, intruder.getSeed()), 'BAD_SIGNATURE'],
+      [
+        'abort',
+        signVerdict('sb', { decision: 'abort', reason: 'forged' }, intruder.getSeed()),
+        'BAD_SIGNATURE',
+      ],
       // A verdict signed for another barrier does not verify on this one.
       ['go', signVerdict('other', { decision: 'go' }, seed), 'BAD_SIGNATURE'],
+      ['abort', signVerdict('other', { decision: 'abort', reason: 'other barrier' }, seed), 'BAD_SIGNATURE'],
     ];
     const refusals = () => events.all.filter((e) => e.type === 'barrier_refused');
     for (const [i, [decision, body, code]] of attempts.entries()) {
@@ -219,11 +256,12 @@ describe('signed commands: replays after a restart and barrier verdicts (issue 1
     expect(node?.status()).toMatchObject({ release: '1.0.0', upgrading: expect.any(String) });
     nc.publish(
       'relup.barrier.sb.abort',
-      encode(signVerdict('sb', { decision: 'abort', reason: 'signed' }, seed)),
+      encode(signVerdict('sb', { decision: 'abort', reason: 'operator verdict' }, seed)),
     );
-    const r = await upgrade;
+    const r = await upgrade.reply;
     expect(r.result.outcome).toBe('aborted');
-    expect(JSON.stringify(r.result.error)).toContain('signed');
+    // Aborted by the signed verdict, not by any of the refused ones.
+    expect(JSON.stringify(r.result.error)).toContain('operator verdict');
     expect(node?.release.version).toBe('1.0.0');
     events.stop();
   });
