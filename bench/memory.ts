@@ -25,58 +25,60 @@ export const memory: Bench = {
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const count = ctx.quick ? 20_000 : 100_000;
     const runs = ctx.quick ? 2 : 3;
-    const server = await startNats();
-    try {
-      const snap: ProbeResult[] = [];
-      const bare: ProbeResult[] = [];
-      const full: ProbeResult[] = [];
-      for (let r = 0; r < runs; r++) {
-        snap.push(measure('snapshot', count));
-        bare.push(measure('bare', count));
+    const snap: ProbeResult[] = [];
+    const bare: ProbeResult[] = [];
+    const full: ProbeResult[] = [];
+    for (let r = 0; r < runs; r++) {
+      snap.push(measure('snapshot', count));
+      bare.push(measure('bare', count));
+      // A nats-server of its own per measurement: a probe's node leaves its state in JetStream,
+      // and the next probe on the same server would restore it first (it did not finish in 300 s).
+      const server = await startNats();
+      try {
         full.push(measure('full', count, server.url));
-        ctx.log(
-          `  run ${r + 1}: heap/channel snapshot ${snap[r]?.heapPerChannel.toFixed(0)} B, bare ${bare[r]?.heapPerChannel.toFixed(0)} B, full ${full[r]?.heapPerChannel.toFixed(0)} B`,
-        );
+      } finally {
+        await server.stop();
       }
-      const heap = (xs: ProbeResult[]) => xs.map((x) => x.heapPerChannel);
-      const rss = (xs: ProbeResult[]) => xs.map((x) => x.rssPerChannel);
-      const overhead = full.map((f, i) => f.heapPerChannel - (snap[i]?.heapPerChannel ?? 0));
-      ctx.notes.push(
-        `${count.toLocaleString('en')} channels per measurement, each measurement in a fresh \`node --expose-gc\` process; ` +
-          'heap = heapUsed after 4 × gc() minus before, divided by the count. ' +
-          "*snapshot*: the chat channel logic's initial xstate snapshots alone (what the logic itself holds: context with user, room and session id). " +
-          '*bare*: `new ActorHost` with the chat channel logic and a shared no-op emit handler. ' +
-          "*full*: `ServiceHost.openChannel` on a chat node: actor, NATS subscription, effect handler, registry entries, and its entry in its room's member map " +
-          '(1,000 rooms, created before the baseline). **Runtime overhead = full − snapshot**: what relup adds to a session beyond the state of its logic; the 2 KB target applies to it. ' +
-          `Medians: snapshot ${median(heap(snap)).toFixed(0)} B, bare ActorHost ${median(heap(bare)).toFixed(0)} B, full ${median(heap(full)).toFixed(0)} B.`,
+      ctx.log(
+        `  run ${r + 1}: heap/channel snapshot ${snap[r]?.heapPerChannel.toFixed(0)} B, bare ${bare[r]?.heapPerChannel.toFixed(0)} B, full ${full[r]?.heapPerChannel.toFixed(0)} B`,
       );
-      return [
-        figure({
-          name: 'memory.overhead.heap',
-          label: 'runtime overhead per idle channel (full − logic snapshot), heap',
-          unit: 'B',
-          runs: overhead,
-          target: { on: 'value', op: '<=', limit: 2048 },
-        }),
-        figure({
-          name: 'memory.full.heap',
-          label: 'heap per idle channel, full (actor + NATS subscription + registry + room entry)',
-          unit: 'B',
-          runs: heap(full),
-        }),
-        figure({ name: 'memory.full.rss', label: 'RSS per idle channel, full', unit: 'B', runs: rss(full) }),
-        figure({
-          name: 'memory.bare.heap',
-          label: 'heap per bare ActorHost with the chat channel logic',
-          unit: 'B',
-          runs: heap(bare),
-          baselineLabel: 'logic snapshot alone',
-          baselineRuns: heap(snap),
-        }),
-        figure({ name: 'memory.bare.rss', label: 'RSS per bare ActorHost', unit: 'B', runs: rss(bare) }),
-      ];
-    } finally {
-      await server.stop();
     }
+    const heap = (xs: ProbeResult[]) => xs.map((x) => x.heapPerChannel);
+    const rss = (xs: ProbeResult[]) => xs.map((x) => x.rssPerChannel);
+    const overhead = full.map((f, i) => f.heapPerChannel - (snap[i]?.heapPerChannel ?? 0));
+    ctx.notes.push(
+      `${count.toLocaleString('en')} channels per measurement, each measurement in a fresh \`node --expose-gc\` process; ` +
+        'heap = heapUsed after 4 × gc() minus before, divided by the count. ' +
+        "*snapshot*: the chat channel logic's initial xstate snapshots alone (what the logic itself holds: context with user, room and session id). " +
+        '*bare*: `new ActorHost` with the chat channel logic and a shared no-op emit handler. ' +
+        "*full*: `ServiceHost.openChannel` on a chat node: actor, NATS subscription, effect handler, registry entries, and its entry in its room's member map " +
+        '(1,000 rooms, created before the baseline). **Runtime overhead = full − snapshot**: what relup adds to a session beyond the state of its logic; the 2 KB target applies to it. ' +
+        `Medians: snapshot ${median(heap(snap)).toFixed(0)} B, bare ActorHost ${median(heap(bare)).toFixed(0)} B, full ${median(heap(full)).toFixed(0)} B.`,
+    );
+    return [
+      figure({
+        name: 'memory.overhead.heap',
+        label: 'runtime overhead per idle channel (full − logic snapshot), heap',
+        unit: 'B',
+        runs: overhead,
+        target: { on: 'value', op: '<=', limit: 2048 },
+      }),
+      figure({
+        name: 'memory.full.heap',
+        label: 'heap per idle channel, full (actor + NATS subscription + registry + room entry)',
+        unit: 'B',
+        runs: heap(full),
+      }),
+      figure({ name: 'memory.full.rss', label: 'RSS per idle channel, full', unit: 'B', runs: rss(full) }),
+      figure({
+        name: 'memory.bare.heap',
+        label: 'heap per bare ActorHost with the chat channel logic',
+        unit: 'B',
+        runs: heap(bare),
+        baselineLabel: 'logic snapshot alone',
+        baselineRuns: heap(snap),
+      }),
+      figure({ name: 'memory.bare.rss', label: 'RSS per bare ActorHost', unit: 'B', runs: rss(bare) }),
+    ];
   },
 };
