@@ -28,12 +28,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** The problems of a failed zod parse, each path taken from `root` on; the one place zod issues are read. */
-export function zodProblems(error: z.ZodError, root: readonly PropertyKey[] = [], file?: string): Problem[] {
-  return error.issues.map((i) => ({
-    path: formatPath([...root, ...i.path]),
-    message: i.message,
-    ...(file !== undefined && { file }),
-  }));
+export function zodProblems(error: z.ZodError, root: readonly PropertyKey[] = []): Problem[] {
+  return error.issues.map((i) => ({ path: formatPath([...root, ...i.path]), message: i.message }));
 }
 
 /** `file:line: path: message`, the root shown as `(root)`; the form messages and the CLI print. */

@@ -200,7 +200,7 @@ async function bootOn(
     persistence: restartModes,
     fence,
     issuer: opts.sessionSigner && new SessionIssuer(opts.sessionSigner, subjects),
-    servesAlone: (service) => redundant.isRedundant(service) && redundant.mayServe(service),
+    servesAlone: (service) => redundant.servesAlone(service),
   };
 
   const defs: ServiceDefinition[] = [];

@@ -94,6 +94,11 @@ export class RedundantServices {
     }
   }
 
+  /** True while this node alone may serve a service: the active of its redundant pair. */
+  servesAlone(service: string): boolean {
+    return this.declared.has(service) && this.mayServe(service);
+  }
+
   /** Each pair as this node sees it, for status. */
   status(): PairStatus[] {
     return [...this.runners.values()].map((r) => r.status());

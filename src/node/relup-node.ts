@@ -193,7 +193,8 @@ export class RelupNode {
 
   /** A snapshot of the node for operators. */
   status(): NodeStatus {
-    const { table, registry, named, upgrader, restartModes } = this.parts;
+    const { table, registry, named, upgrader, restartModes, redundant } = this.parts;
+    const pairs = redundant.status();
     const last = upgrader.lastReport;
     const pending = this.parts.maintenance.pendingEntry();
     return {
@@ -215,7 +216,7 @@ export class RelupNode {
         stats: s.stats.snapshot(),
       })),
       supervision: table.supervision(),
-      ...(this.parts.redundant.status().length > 0 && { redundancy: this.parts.redundant.status() }),
+      ...(pairs.length > 0 && { redundancy: pairs }),
       actors: registry.counts(),
       namedActors: named.names(),
       loadedModules: loadedModuleCount(),

@@ -4,6 +4,7 @@ import semver from 'semver';
 import type { AnyActorLogic, Snapshot } from 'xstate';
 import type { VersionedSnapshot } from '../actors/actor-host.ts';
 import { initialLogic, persistLogic, restoreLogic, transitionLogic } from '../actors/logic-scope.ts';
+import { callWithin } from '../call-within.ts';
 import { RelupError } from '../errors.ts';
 import { type ReleaseManifest, restartModes } from '../release/manifest.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
@@ -359,27 +360,13 @@ export class RestartModes implements StatePersistence {
     if (!fn) return;
     const ms = this.deps.restartHookTimeoutMs ?? DEFAULT_RESTART_HOOK_TIMEOUT_MS;
     const details = { service: def.name, hook, timeoutMs: ms };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new RelupError(
-              'RESTART_HOOK_FAILED',
-              `${hook} of ${def.name} did not finish in ${ms} ms`,
-              details,
-            ),
-          ),
-        ms,
-      );
-    });
     try {
-      await Promise.race([
-        Promise.resolve().then(() =>
-          fn({ node: this.node, service: def.name, modes: this.modes(def.name), previous }),
-        ),
-        timeout,
-      ]);
+      await callWithin(
+        () => fn({ node: this.node, service: def.name, modes: this.modes(def.name), previous }),
+        ms,
+        () =>
+          new RelupError('RESTART_HOOK_FAILED', `${hook} of ${def.name} did not finish in ${ms} ms`, details),
+      );
     } catch (err) {
       if (err instanceof RelupError && err.code === 'RESTART_HOOK_FAILED') throw err;
       throw new RelupError(
@@ -388,8 +375,6 @@ export class RestartModes implements StatePersistence {
         details,
         { cause: err },
       );
-    } finally {
-      clearTimeout(timer);
     }
     this.deps.log.info({ node: this.node, service: def.name, hook }, 'restart modes: service hook ran');
   }

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { callWithin } from '../call-within.ts';
 import { RelupError, renderError } from '../errors.ts';
+import type { PairHookContext } from '../services/define-service.ts';
 import { type ElectionEvent, PairElection } from './election.ts';
 import type { Fence } from './fenced-kv.ts';
 import type { LeaseTiming } from './lease-timing.ts';
@@ -18,14 +20,11 @@ import {
 } from './pair-machine.ts';
 import { pairKey, type Scan } from './pair-record.ts';
 
-/** What a hook is told: where it runs, why, and the term it runs in. */
-export interface HookContext {
-  service: string;
-  node: string;
+/** What a hook is told (the context a service's hooks take, its fields narrowed to the pair's). */
+export interface HookContext extends PairHookContext {
   hook: Hook;
   role: PairRole;
   mode: RedundancyMode;
-  term: number;
   reason: HookReason;
 }
 
@@ -307,24 +306,16 @@ export class PairRunner {
       reason,
     };
     const limit = this.opts.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        Promise.resolve().then(() => fn(ctx)),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new RelupError('TIMEOUT', `hook ${hook} of ${this.opts.service} ran over ${limit} ms`)),
-            limit,
-          );
-        }),
-      ]);
+      await callWithin(
+        () => fn(ctx),
+        limit,
+        () => new RelupError('TIMEOUT', `hook ${hook} of ${this.opts.service} ran over ${limit} ms`),
+      );
       return { hook, reason, ms: performance.now() - t0 };
     } catch (err) {
       // A failed hook is reported, not retried: the transition it belongs to goes on.
       return { hook, reason, ms: performance.now() - t0, error: renderError(err) };
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
