@@ -54,6 +54,43 @@ describe('release manifest', () => {
     expect(err.message).toContain('services[0].module: "x.ts" is not listed in files');
   });
 
+  it('checks a redundant service: two different nodes, a known mode, no unknown field', async () => {
+    const dir = join(tmp(), 'releases', '1.0.0');
+    await writeFiles(dir, {
+      'release.json': {
+        name: 'seq',
+        version: '1.0.0',
+        engine: '>=0.1.0',
+        services: [
+          { name: 'a', module: 'a.ts', version: '1.0.0', redundant: { primary: 'n1', backup: 'n1' } },
+          {
+            name: 'b',
+            module: 'a.ts',
+            version: '1.0.0',
+            redundant: { primary: 'n1', backup: 'n2', mode: 'hot' },
+          },
+          {
+            name: 'c',
+            module: 'a.ts',
+            version: '1.0.0',
+            redundant: { primary: 'n1', backup: 'n2', lease: 1 },
+          },
+        ],
+        files: { 'a.ts': HASH },
+      },
+    });
+    const err = await manifestError(dir);
+    expect(err.code).toBe('BAD_RELEASE');
+    const problems = (err.details as { problems: Problem[] }).problems.map((p) => `${p.path}: ${p.message}`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'services[0].redundant: primary and backup must be two nodes',
+        'services[1].redundant.mode: must be "legacy" or "warm"',
+        expect.stringMatching(/^services\[2\]\.redundant: .*lease/),
+      ]),
+    );
+  });
+
   it('refuses a manifest that is not JSON, and names a missing one UNKNOWN_RELEASE', async () => {
     const dir = join(tmp(), 'broken');
     await writeFiles(dir, { 'release.json': '{ "name": ' });
