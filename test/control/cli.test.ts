@@ -73,34 +73,13 @@ describe('relupctl plan (local, no NATS)', () => {
     expect((await relupctl(['upgrade', '--to', '1.1.0', '--node', 'a', '--all'])).code).toBe(2);
     expect((await relupctl(['status', '--node', 'a.b', '--nats', 'nats://x:1'])).code).toBe(2);
     expect((await relupctl(['status'])).code).toBe(2); // no --nats
-    // relupctl pair: a bad op or scan value is a usage error before anything is sent.
-    const badOp = await relupctl([
-      'pair',
-      'explode',
-      '--service',
-      'p',
-      '--node',
-      'n1',
-      '--nats',
-      'nats://x:1',
-    ]);
+    // relupctl pair: a bad op, scan value or service name is a usage error before anything is sent.
+    const pair = (...args: string[]) => relupctl(['pair', ...args, '--node', 'n1', '--nats', 'nats://x:1']);
+    const badOp = await pair('explode', '--service', 'p');
     expect(badOp.code).toBe(2);
     expect(badOp.stderr).toContain('op must be status, failover, scan or undeploy');
-    const badScan = await relupctl([
-      'pair',
-      'scan',
-      'maybe',
-      '--service',
-      'p',
-      '--node',
-      'n1',
-      '--nats',
-      'nats://x:1',
-    ]);
-    expect(badScan.code).toBe(2);
-    expect(
-      (await relupctl(['pair', 'status', '--service', 'a.b', '--node', 'n1', '--nats', 'nats://x:1'])).code,
-    ).toBe(2);
+    expect((await pair('scan', 'maybe', '--service', 'p')).code).toBe(2);
+    expect((await pair('status', '--service', 'a.b')).code).toBe(2);
     const help = await relupctl(['upgrade', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--mode <mode>');
