@@ -21,6 +21,7 @@ export { type ErrorCode, ErrorCodes, RelupError, renderError } from './errors.ts
 // services and clients
 export { createDeploymentAuth, type DeploymentAuth } from './nats/deployment-auth.ts';
 export { subjects } from './nats/subjects.ts';
+export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from './nats/term-header.ts';
 // the node
 export type { NodeOptions, NodeStatus } from './node/node-types.ts';
 export { RelupNode, startNode } from './node/relup-node.ts';
@@ -54,7 +55,6 @@ export {
   type PairTransitionEvent,
 } from './redundancy/pair-runner.ts';
 export { type Admission, TermGuard } from './redundancy/term-guard.ts';
-export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from './redundancy/term-header.ts';
 // releases
 export { ensureRelease, fetchRelease } from './release/fetch-release.ts';
 export { type ReleaseManifest, readManifest, sealRelease } from './release/manifest.ts';

@@ -1,4 +1,4 @@
-import type { Msg } from '@nats-io/nats-core';
+import type { Msg, MsgHdrs } from '@nats-io/nats-core';
 import { type ErrorBody, RelupError, toRelupError } from '../errors.ts';
 import { encode } from './codec.ts';
 
@@ -13,14 +13,15 @@ export function errorReply(err: unknown): ErrorReply {
   return { ok: false, error: toRelupError(err).toJSON() };
 }
 
-/** Answers a request with a body (a missing body means `{ ok: true }`). */
-export function respondOk(msg: Msg, body: unknown): void {
-  if (msg.reply) msg.respond(encode(body === undefined ? { ok: true } : body));
+/** Answers a request with a body (a missing body means `{ ok: true }`), with `headers` when given. */
+export function respondOk(msg: Msg, body: unknown, headers?: MsgHdrs): void {
+  if (msg.reply)
+    msg.respond(encode(body === undefined ? { ok: true } : body), headers ? { headers } : undefined);
 }
 
-/** Answers a request with an error reply. */
-export function respondError(msg: Msg, err: unknown): void {
-  if (msg.reply) msg.respond(encode(errorReply(err)));
+/** Answers a request with an error reply, with `headers` when given. */
+export function respondError(msg: Msg, err: unknown, headers?: MsgHdrs): void {
+  if (msg.reply) msg.respond(encode(errorReply(err)), headers ? { headers } : undefined);
 }
 
 /** Turns an error reply back into a RelupError on the requesting side. */

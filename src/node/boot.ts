@@ -190,6 +190,7 @@ async function bootOn(
     for (const host of hosts.values()) await host.dropTakenOver();
   });
   named.fence = fence;
+  named.terms = redundant;
   const hostDeps: ServiceHostDeps = {
     nc,
     subjects,
@@ -200,7 +201,7 @@ async function bootOn(
     persistence: restartModes,
     fence,
     issuer: opts.sessionSigner && new SessionIssuer(opts.sessionSigner, subjects),
-    servesAlone: (service) => redundant.servesAlone(service),
+    terms: redundant,
   };
 
   const defs: ServiceDefinition[] = [];
@@ -279,7 +280,7 @@ async function bootOn(
   try {
     // One node-wide cleanUpOnRestart phase before anything starts, for every service of the release.
     await restartModes.cleanUpAtBoot(defs);
-    for (const def of startNow) if (!redundant.isRedundant(def.name)) await table.add(def);
+    for (const def of startNow) if (!redundant.guards(def.name)) await table.add(def);
     // A redundant service starts through its pair: here only if the pair names this node.
     await redundant.start(
       {

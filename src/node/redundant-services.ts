@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { renderError } from '../errors.ts';
+import type { TermStamp } from '../nats/term-header.ts';
 import { PairControl } from '../redundancy/pair-control.ts';
 import {
   type PairHost,
@@ -10,6 +11,7 @@ import {
 } from '../redundancy/pair-runner.ts';
 import type { ReleaseService } from '../release/manifest.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
+import type { TermGate } from '../services/term-gate.ts';
 import type { ServiceTable } from './service-table.ts';
 
 /** What the redundant services need from their node. */
@@ -38,7 +40,7 @@ export interface RedundantService {
  * this node may serve: a service of the release declared redundant takes connects and runs
  * named actors here only while this node is its active on scan.
  */
-export class RedundantServices {
+export class RedundantServices implements TermGate {
   private readonly declared = new Set<string>();
   private readonly runners = new Map<string, PairRunner>();
   private readonly controls: PairControl[] = [];
@@ -48,15 +50,20 @@ export class RedundantServices {
     for (const s of services) this.declared.add(s);
   }
 
-  /** Whether a service is declared redundant in the running release. */
-  isRedundant(service: string): boolean {
+  /** Whether a service is redundant, so its work is fenced by term (TermGate). */
+  guards(service: string): boolean {
     return this.declared.has(service);
+  }
+
+  /** The term this node acts in for a redundant service now: only while it holds the lease and may act. */
+  stamp(service: string): TermStamp | undefined {
+    const fence = this.runners.get(service)?.fence();
+    return fence?.canAct() ? fence : undefined;
   }
 
   /** Whether this node may take the service's work now: always for a plain service; for a redundant one, only as its active. */
   mayServe(service: string): boolean {
-    if (!this.declared.has(service)) return true;
-    return this.runners.get(service)?.fence()?.canAct() ?? false;
+    return !this.declared.has(service) || this.stamp(service) !== undefined;
   }
 
   /**
@@ -94,11 +101,6 @@ export class RedundantServices {
     }
   }
 
-  /** True while this node alone may serve a service: the active of its redundant pair. */
-  servesAlone(service: string): boolean {
-    return this.declared.has(service) && this.mayServe(service);
-  }
-
   /** Each pair as this node sees it, for status. */
   status(): PairStatus[] {
     return [...this.runners.values()].map((r) => r.status());
@@ -133,6 +135,9 @@ export class RedundantServices {
       },
       holdIntake: () => {
         table.get(def.name)?.holdIntake();
+      },
+      discard: async () => {
+        await table.get(def.name)?.discard();
       },
       flush: async () => {
         // The next active restores what this one leaves: parked sessions and released actors.

@@ -1,8 +1,8 @@
 import type { KV } from '@nats-io/kv';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
+import type { TermStamp } from '../nats/term-header.ts';
 import { isCasConflict } from './cas-conflict.ts';
-import type { TermStamp } from './term-header.ts';
 
 /** A value written under a term: the store keeps the term beside it. */
 export interface FencedValue<T> {

@@ -2,8 +2,8 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { RelupError } from '../errors.ts';
 import { decode, encode } from '../nats/codec.ts';
 import { respondError } from '../nats/reply.ts';
+import { stampTerm } from '../nats/term-header.ts';
 import type { PairRunner, PairTransitionEvent } from './pair-runner.ts';
-import { stampTerm } from './term-header.ts';
 
 /** The subjects of a redundant pair under a prefix (default `relup`). */
 export const pairSubjects = (prefix = 'relup') => ({

@@ -76,6 +76,8 @@ export type PairEffect =
   | { type: 'stopService' }
   | { type: 'openIntake' }
   | { type: 'holdIntake' }
+  /** Drop the work held here unwritten: another node acts in a newer term, so it is a stale copy. */
+  | { type: 'discard' }
   /** Write the final snapshot of every actor, under the term, before the lease is given up. */
   | { type: 'flush' }
   | { type: 'campaign' }
@@ -269,10 +271,12 @@ export function pairTransition(s: PairNodeState, e: PairNodeEvent): PairStep {
   }
 }
 
-// Another node holds the lease now: stop acting at once; a legacy standby must not keep it running.
+// Another node holds the lease now: stop acting at once and drop the stale copy of the work
+// (the new active restores it from the store); a legacy standby must not keep it running.
 function superseded(s: PairNodeState, onScan: boolean): PairStep {
   const effects: PairEffect[] = [{ type: 'holdIntake' }];
   if (onScan) effects.push(hook('offScan', 'superseded'));
+  effects.push({ type: 'discard' });
   if (s.mode === 'legacy') effects.push(hook('shutdown', 'superseded'), { type: 'stopService' });
   return go(s, 'demoting', 'standby', effects, { started: s.mode === 'warm' });
 }

@@ -41,6 +41,8 @@ export interface PairHost {
   openIntake(fence: Fence): void;
   /** Holds work at once; nothing new is taken. */
   holdIntake(): void;
+  /** Drops the work held here without writing it: another node acts in a newer term (its copy is the live one). */
+  discard(): Promise<void> | void;
   /** Writes the final snapshot of every actor under `fence` before the lease is given up. */
   flush(fence: Fence): Promise<void> | void;
 }
@@ -283,6 +285,9 @@ export class PairRunner {
       }
       case 'holdIntake':
         host.holdIntake?.();
+        return;
+      case 'discard':
+        await host.discard?.();
         return;
       case 'flush': {
         const fence = this.election?.fence();

@@ -1,4 +1,4 @@
-import type { TermStamp } from './term-header.ts';
+import type { TermStamp } from '../nats/term-header.ts';
 
 /** What a receiver makes of a stamped message. */
 export type Admission =

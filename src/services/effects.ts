@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/nats-core';
+import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import type { EventObject } from 'xstate';
 import type { EmitContext, EmitHandler } from '../actors/actor-host.ts';
 import { RelupError } from '../errors.ts';
@@ -27,6 +27,11 @@ export interface EffectPorts {
   call(name: string, event: EventObject): Promise<unknown>;
   /** Sends to a named actor wherever it lives. */
   cast(name: string, event: EventObject): void;
+  /**
+   * For a redundant service: the term headers a push carries, or null while this node may not
+   * act (nothing is pushed then). Absent, or undefined: a plain push.
+   */
+  headers?: () => MsgHdrs | null | undefined;
 }
 
 /**
@@ -45,9 +50,12 @@ export function effectHandler(
       case 'push': {
         const to = effect.to ?? (ownSession ? ctx.actor.id : undefined);
         if (to === undefined) return undefined;
+        const headers = ports.headers?.();
+        if (headers === null) return undefined;
         const payload = encode(effect.message);
-        if (Array.isArray(to)) for (const s of to) ports.nc.publish(ports.subjects.push(s), payload);
-        else ports.nc.publish(ports.subjects.push(to), payload);
+        const opts = headers ? { headers } : undefined;
+        if (Array.isArray(to)) for (const s of to) ports.nc.publish(ports.subjects.push(s), payload, opts);
+        else ports.nc.publish(ports.subjects.push(to), payload, opts);
         return undefined;
       }
       case 'forward': {

@@ -23,6 +23,7 @@ import {
   type StoredMark,
   storedMark,
 } from './state-persistence.ts';
+import { fencedWrite, type TermGate, termHeaders, writeTerm } from './term-gate.ts';
 
 /** Finds the logic and version for a named actor `<service>.<kind>.<key>`, or undefined. */
 export type LogicResolver = (
@@ -52,6 +53,8 @@ export class NamedActors {
   persistence: StatePersistence | undefined;
   /** Checks ownership again after this node's lease lapsed (see OwnershipFence); set by the node. */
   fence: OwnershipFence | undefined;
+  /** Which services are redundant and whether this node acts for them now (see TermGate); set by the node. */
+  terms: TermGate | undefined;
   /** Journals what a message changed in a durable named actor before its reply goes out. */
   private readonly record: StateRecorder = (actor, event) => {
     const p = this.persistence;
@@ -96,6 +99,11 @@ export class NamedActors {
         continue;
       }
       if (local) return local.actor.ask(event);
+      // The active of a redundant service owns its actors: it claims them, whoever held them last.
+      if (attempt === 0 && this.actsAlone(name.slice(0, name.indexOf('.')))) {
+        await this.ensure(name);
+        if (this.owned.has(name)) continue;
+      }
       try {
         const subject = this.subjects.actor(name);
         const data = encode(event);
@@ -145,6 +153,25 @@ export class NamedActors {
   async stopService(service: string): Promise<void> {
     const names = [...this.owned].filter(([, o]) => o.group === `actor:${service}`).map(([n]) => n);
     await Promise.all(names.map((n) => this.release(n)));
+  }
+
+  /**
+   * Drops the owned actors of a redundant service without writing their state: another node
+   * acts for it in a newer term, so these copies are stale. An ownership entry that still
+   * names this node is deleted (compare-and-set), so the active can claim the name.
+   */
+  async discardService(service: string): Promise<void> {
+    for (const [name, o] of [...this.owned]) {
+      if (o.service !== service) continue;
+      this.owned.delete(name);
+      o.sub.unsubscribe();
+      this.registry.remove(o.group, o.actor.id);
+      o.actor.kill();
+      const entry = await this.kv.get(name).catch(() => null);
+      if (entry?.operation === 'PUT' && entry.value.length > 0)
+        if (decode<{ node: string }>(entry.value).node === this.presence.node)
+          await this.kv.delete(name, { previousSeq: entry.revision }).catch(() => {});
+    }
   }
 
   /** Kept actors that changed since their last write, for the node's flush (lazily: it bounds its writes). */
@@ -228,8 +255,20 @@ export class NamedActors {
   }
 
   private recordWriter(p: StatePersistence, name: string, final: boolean): RecordWriter {
-    return (snapshot, journalSeq) =>
-      p.store.putNamed({ name, node: p.node, snapshot, journalSeq, ...(final && { final }), at: Date.now() });
+    return (snapshot, journalSeq) => {
+      const service = this.owned.get(name)?.service ?? name.split('.')[0] ?? '';
+      const term = writeTerm(this.terms, service);
+      if (term === null) return Promise.reject(fencedWrite(service, { name }));
+      return p.store.putNamed({
+        name,
+        node: p.node,
+        snapshot,
+        journalSeq,
+        ...(final && { final }),
+        ...(term !== undefined && { term }),
+        at: Date.now(),
+      });
+    };
   }
 
   /** `ended`: the actor finished, so the next claim starts it afresh, not from its record. */
@@ -252,6 +291,11 @@ export class NamedActors {
         );
     }
     await this.kv.delete(name).catch(() => {});
+  }
+
+  /** True while this node is the active of the redundant service `service` and may act for it. */
+  private actsAlone(service: string): boolean {
+    return this.terms?.guards(service) === true && this.terms.stamp(service) !== undefined;
   }
 
   /** Claims the name when it is free or its owner is gone; idempotent and single-flight. */
@@ -277,7 +321,14 @@ export class NamedActors {
       const entry = await this.kv.get(name);
       if (entry && entry.operation === 'PUT' && entry.value.length > 0) {
         const owner = decode<{ node: string }>(entry.value).node;
-        if (owner !== this.presence.node && (await this.presence.isAlive(owner))) return;
+        // A live owner keeps its name, unless it is the other node of a redundant service's pair:
+        // only the active may act for that service, so it takes the name over.
+        if (
+          owner !== this.presence.node &&
+          !this.actsAlone(found.service) &&
+          (await this.presence.isAlive(owner))
+        )
+          return;
       }
       try {
         await this.kv.update(name, record, entry?.revision ?? 0);
@@ -365,6 +416,9 @@ export class NamedActors {
   }
 
   private deliver(actor: ActorHost, msg: Msg): void {
+    // A redundant service's actor answers only from its active: a deposed copy stays silent.
+    const term = termHeaders(this.terms, this.owned.get(actor.id)?.service ?? '');
+    if (term === null) return;
     const fence = this.fence;
     if (fence?.due()) {
       // The new owner, if any, got this message too: a name no longer ours stays silent here (an
@@ -396,7 +450,7 @@ export class NamedActors {
       respondError(msg, err);
       return;
     }
-    actor.enqueue(requestEnvelope(event, msg));
+    actor.enqueue(requestEnvelope(event, msg, undefined, term));
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Msg } from '@nats-io/nats-core';
+import type { Msg, MsgHdrs } from '@nats-io/nats-core';
 import type { EventObject } from 'xstate';
 import type { Envelope } from '../actors/actor-host.ts';
 import { respondError, respondOk } from '../nats/reply.ts';
@@ -6,9 +6,15 @@ import type { ServiceStats } from './service-stats.ts';
 
 /**
  * The mailbox envelope of a NATS message: settled by a reply on its inbox when it is a request.
- * With `stats`, the reply also counts the request and its latency from now to the answer.
+ * With `stats`, the reply also counts the request and its latency from now to the answer; with
+ * `headers` (a redundant service's term), the reply carries them.
  */
-export function requestEnvelope(event: EventObject, msg: Msg, stats?: ServiceStats): Envelope {
+export function requestEnvelope(
+  event: EventObject,
+  msg: Msg,
+  stats?: ServiceStats,
+  headers?: MsgHdrs,
+): Envelope {
   const env: Envelope = { event };
   if (msg.reply) {
     // Assigned, not written in the literal: tsx (esbuild keepNames) would wrap each named
@@ -16,16 +22,16 @@ export function requestEnvelope(event: EventObject, msg: Msg, stats?: ServiceSta
     if (stats) {
       const t0 = performance.now();
       env.reply = (body) => {
-        respondOk(msg, body);
+        respondOk(msg, body, headers);
         stats.observe(performance.now() - t0, false);
       };
       env.fail = (err) => {
-        respondError(msg, err);
+        respondError(msg, err, headers);
         stats.observe(performance.now() - t0, true);
       };
     } else {
-      env.reply = (body) => respondOk(msg, body);
-      env.fail = (err) => respondError(msg, err);
+      env.reply = (body) => respondOk(msg, body, headers);
+      env.fail = (err) => respondError(msg, err, headers);
     }
   }
   return env;

@@ -1,4 +1,4 @@
-import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/nats-core';
+import { type Msg, type MsgHdrs, type NatsConnection, nuid, type Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { EventObject } from 'xstate';
 import { ActorHost, type EmitHandler, type StateRecorder } from '../actors/actor-host.ts';
@@ -30,6 +30,7 @@ import {
   type StoredMark,
   storedMark,
 } from './state-persistence.ts';
+import { fencedWrite, type TermGate, termHeaders, writeTerm } from './term-gate.ts';
 
 /** What a service host needs from its node. */
 export interface ServiceHostDeps {
@@ -46,8 +47,8 @@ export interface ServiceHostDeps {
   fence?: OwnershipFence;
   /** Gives each session NATS credentials of its own (decentralized JWT auth); none when absent. */
   issuer?: SessionIssuer;
-  /** True while only this node may serve the service (the active of a redundant pair); never when absent. */
-  servesAlone?: (service: string) => boolean;
+  /** Which services are redundant and whether this node acts for them now (see TermGate); every service is plain when absent. */
+  terms?: TermGate;
 }
 
 interface ChannelEntry extends StoredMark {
@@ -113,7 +114,13 @@ export class ServiceHost implements Child {
     this.acceptor = new Acceptor(deps.nc, deps.subjects, def.name, (msg) => this.admit(msg));
     const { nc, subjects, named } = deps;
     this.emit = effectHandler(
-      { nc, subjects, call: (n, e) => named.call(n, e), cast: (n, e) => named.cast(n, e) },
+      {
+        nc,
+        subjects,
+        call: (n, e) => named.call(n, e),
+        cast: (n, e) => named.cast(n, e),
+        headers: () => this.termHeaders(),
+      },
       true,
       (session, reason) => void this.closeChannel(session, reason),
     );
@@ -262,9 +269,11 @@ export class ServiceHost implements Child {
 
   /** Pushes a message to every session (operator notices, maintenance countdowns). */
   pushAll(message: unknown): number {
+    const headers = this.termHeaders();
+    if (headers === null) return 0;
     const payload = JSON.stringify(message);
     for (const session of this.channels.keys())
-      this.deps.nc.publish(this.deps.subjects.push(session), payload);
+      this.deps.nc.publish(this.deps.subjects.push(session), payload, headers && { headers });
     return this.channels.size;
   }
 
@@ -303,7 +312,7 @@ export class ServiceHost implements Child {
           error: String(err),
         });
       });
-    this.deps.nc.publish(this.deps.subjects.push(session), JSON.stringify({ type: 'closed', reason }));
+    this.notify(session, { type: 'closed', reason });
   }
 
   /**
@@ -377,8 +386,10 @@ export class ServiceHost implements Child {
 
   /** How a session's record is written (see RecordHost). */
   writer(p: StatePersistence, session: string, entry: ChannelEntry, final = false): RecordWriter {
-    return (snapshot, journalSeq) =>
-      p.store.putChannel({
+    return (snapshot, journalSeq) => {
+      const term = writeTerm(this.deps.terms, this.name);
+      if (term === null) return Promise.reject(fencedWrite(this.name, { session }));
+      return p.store.putChannel({
         session,
         service: this.name,
         node: p.node,
@@ -387,8 +398,10 @@ export class ServiceHost implements Child {
         snapshot,
         journalSeq,
         ...(final && { final }),
+        ...(term !== undefined && { term }),
         at: Date.now(),
       });
+    };
   }
 
   /**
@@ -410,9 +423,16 @@ export class ServiceHost implements Child {
       );
     this.channels.delete(session);
     this.deps.registry.remove(this.group, session);
+    this.notify(session, { type: 'closed', reason, resumable: true });
+  }
+
+  /** Tells a session's client that the session ended (stamped with the term while this node acts). */
+  private notify(session: string, notice: { type: 'closed'; reason: string; resumable?: true }): void {
+    const headers = this.termHeaders();
     this.deps.nc.publish(
       this.deps.subjects.push(session),
-      JSON.stringify({ type: 'closed', reason, resumable: true }),
+      JSON.stringify(notice),
+      headers ? { headers } : undefined,
     );
   }
 
@@ -431,9 +451,27 @@ export class ServiceHost implements Child {
     this.exit('shutdown');
   }
 
-  /** True while only this node may serve the service (see ServiceHostDeps.servesAlone). */
+  /** True while only this node may serve the service: the active of its redundant pair, which may act now. */
   get servesAlone(): boolean {
-    return this.deps.servesAlone?.(this.name) ?? false;
+    const gate = this.deps.terms;
+    return gate?.guards(this.name) === true && gate.stamp(this.name) !== undefined;
+  }
+
+  /** What this node's messages for the service carry now (see termHeaders). */
+  termHeaders(): MsgHdrs | null | undefined {
+    return termHeaders(this.deps.terms, this.name);
+  }
+
+  /**
+   * Drops every session and named actor of the service held here without writing or telling
+   * anyone: another node acts for the redundant service in a newer term, so what this node
+   * holds is a stale copy that must neither answer nor be restored from.
+   */
+  async discard(): Promise<void> {
+    await this.acceptor.stop();
+    this.dropRefused();
+    await Promise.all([...this.channels.keys()].map((s) => this.discardChannel(s)));
+    await this.deps.named.discardService(this.name);
   }
 
   /** Opens the acceptor of a started host (a redundant service whose node becomes the active). */
@@ -505,7 +543,7 @@ export class ServiceHost implements Child {
         resumeSession(this, p, payload.session, (session) => policy?.proof(payload, session))
           .then((body) => this.withCredentials(body.session, body, payload.key))
           .then(
-            (body) => respondOk(msg, body),
+            (body) => respondOk(msg, body, this.termHeaders() ?? undefined),
             (err: unknown) => respondError(msg, err),
           );
         return;
@@ -534,7 +572,7 @@ export class ServiceHost implements Child {
       stored
         .then(() => this.withCredentials(session, { ok: true, session }, clientKey))
         .then(
-          (body) => respondOk(msg, body),
+          (body) => respondOk(msg, body, this.termHeaders() ?? undefined),
           (err: unknown) => {
             void this.discardChannel(session);
             respondError(msg, err);
@@ -566,6 +604,10 @@ export class ServiceHost implements Child {
   }
 
   private deliver(session: string, msg: Msg): void {
+    // A redundant service answers only from its active: a fenced or superseded copy stays
+    // silent, so the client hears the active (or nobody, and resumes) and never a stale state.
+    const term = this.termHeaders();
+    if (term === null) return;
     const entry = this.channels.get(session);
     if (!entry) {
       respondError(
@@ -610,6 +652,6 @@ export class ServiceHost implements Child {
       respondError(msg, err);
       return;
     }
-    entry.actor.enqueue(requestEnvelope(event, msg, this.stats));
+    entry.actor.enqueue(requestEnvelope(event, msg, this.stats, term));
   }
 }

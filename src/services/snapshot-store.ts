@@ -23,6 +23,8 @@ export interface ChannelRecord {
   snapshot: VersionedSnapshot;
   /** The last journaled event the snapshot covers (durable services; absent: none). */
   journalSeq?: number;
+  /** The term of the pair's active that wrote it (a redundant service): a higher term is the newer truth. */
+  term?: number;
   /** When it was written (ms since the epoch). */
   at: number;
 }
@@ -37,6 +39,8 @@ export interface NamedRecord {
   journalSeq?: number;
   /** Written when the actor was released: nothing was journaled after it, a claim reads no journal. */
   final?: boolean;
+  /** The term of the pair's active that wrote it (a redundant service). */
+  term?: number;
   at: number;
 }
 
@@ -114,8 +118,11 @@ export class SnapshotStore {
 
   /** A persisted session of a service, whichever node wrote it. */
   async findChannel(service: string, session: string): Promise<Stored<ChannelRecord> | undefined> {
-    // One node writes a session at a time; should two records exist, the newest is the truth.
-    return (await this.channelRecords(service, session)).sort((a, b) => b.revision - a.revision)[0];
+    // One node writes a session at a time; should two records exist, the newest is the truth:
+    // the one of the higher term (a redundant service), else the later write.
+    return (await this.channelRecords(service, session)).sort(
+      (a, b) => (b.value.term ?? 0) - (a.value.term ?? 0) || b.revision - a.revision,
+    )[0];
   }
 
   /** Every node's record of one session (more than one only while a takeover is being noticed). */

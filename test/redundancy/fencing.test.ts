@@ -1,9 +1,9 @@
 import { Kvm } from '@nats-io/kv';
 import { headers } from '@nats-io/nats-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readTerm, stampTerm } from '../../src/nats/term-header.ts';
 import { FencedKv } from '../../src/redundancy/fenced-kv.ts';
 import { TermGuard } from '../../src/redundancy/term-guard.ts';
-import { readTerm, stampTerm } from '../../src/redundancy/term-header.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { type Elector, startElector } from './election-fixture.ts';
 

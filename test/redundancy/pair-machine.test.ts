@@ -105,6 +105,24 @@ describe('redundancy - the node transition function', () => {
       }
   });
 
+  it('a node that learns another holds a newer term drops its copy of the work unwritten, and never flushes it', () => {
+    let checked = 0;
+    for (const s of reachable())
+      for (const e of events) {
+        if (e.type !== 'lost' || isTransitional(s.phase)) continue;
+        const step = pairTransition(s, e);
+        if (step.ignored) continue;
+        checked++;
+        const types = step.effects.map((x) => x.type);
+        expect(types).toContain('discard');
+        expect(types).not.toContain('flush');
+        // Before the shutdown hook and the stop of a legacy node: a stopping service parks what it holds.
+        const stop = types.indexOf('stopService');
+        if (stop >= 0) expect(types.indexOf('discard')).toBeLessThan(stop);
+      }
+    expect(checked).toBeGreaterThanOrEqual(4);
+  });
+
   it('a legacy standby never runs the service and a warm one always does', () => {
     const stable: Phase[] = ['down', 'standby', 'active', 'fenced'];
     for (const s of reachable()) {

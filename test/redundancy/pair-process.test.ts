@@ -4,10 +4,10 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode } from '../../src/nats/codec.ts';
+import { readTerm } from '../../src/nats/term-header.ts';
 import { pairSubjects } from '../../src/redundancy/pair-control.ts';
 import type { PairStatus, PairTransitionEvent } from '../../src/redundancy/pair-runner.ts';
 import { TermGuard } from '../../src/redundancy/term-guard.ts';
-import { readTerm } from '../../src/redundancy/term-header.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { TEST_TIMING } from './election-fixture.ts';
 

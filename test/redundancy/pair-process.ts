@@ -4,10 +4,10 @@
 import { jetstream } from '@nats-io/jetstream';
 import { encode } from '../../src/nats/codec.ts';
 import { connectNats } from '../../src/nats/connect.ts';
+import { stampTerm } from '../../src/nats/term-header.ts';
 import { PairControl } from '../../src/redundancy/pair-control.ts';
 import type { RedundancyMode } from '../../src/redundancy/pair-machine.ts';
 import { type HookContext, PairRunner } from '../../src/redundancy/pair-runner.ts';
-import { stampTerm } from '../../src/redundancy/term-header.ts';
 
 const env = (k: string) => {
   const v = process.env[k];
