@@ -7,6 +7,7 @@ import { barrierSubjects } from './barrier-subjects.ts';
 import { BarrierCoordinator } from './cluster-barrier.ts';
 import { allDone, type NodeSummary, summaryOfError, summaryOfReport } from './cluster-summary.ts';
 import type { ControlClient } from './control-client.ts';
+import { standbysFirst } from './pair-order.ts';
 
 /** `rolling`: node by node, stopping at the first failure; `barrier`: all at once, nobody passes the point of no return unless all can. */
 export type ClusterMode = 'rolling' | 'barrier';
@@ -18,7 +19,7 @@ export interface ClusterUpgradeOptions {
   /** `upgrade` (default) or `downgrade`; the protocol has no barrier for a downgrade, so that runs rolling. */
   command?: 'upgrade' | 'downgrade';
   /** The nodes and what they run; default every node that answers discovery. */
-  nodes?: readonly Pick<NodeStatus, 'node' | 'release'>[];
+  nodes?: readonly Pick<NodeStatus, 'node' | 'release' | 'redundancy'>[];
   /** How long one node's upgrade may take until it replies, default 120 s. */
   timeoutMs?: number;
   /** How long nodes wait for each other at the point of no return, default 30 s. */
@@ -56,7 +57,8 @@ export async function clusterUpgrade(
   const current = statuses
     .filter((s) => s.release === opts.to)
     .map((s) => report({ node: s.node, outcome: 'done', current: true }));
-  const pending = statuses.filter((s) => s.release !== opts.to).map((s) => s.node);
+  // The actives of redundant pairs last: their standbys take the new release first (see standbysFirst).
+  const pending = standbysFirst(statuses.filter((s) => s.release !== opts.to)).map((s) => s.node);
   const all = { ...opts, upgradeId: opts.upgradeId ?? nuid.next() };
   const run =
     opts.mode === 'barrier' && (opts.command ?? 'upgrade') === 'upgrade' && pending.length > 0

@@ -10,6 +10,7 @@ import { type ErrorBody, RelupError } from '../errors.ts';
 import { connectNats } from '../nats/connect.ts';
 import { PeerSeal } from '../nats/peer-seal.ts';
 import { replicasFor } from '../nats/replicas.ts';
+import { retryStore } from '../nats/store-retry.ts';
 import { assertSubjectToken, subjects as makeSubjects, type Subjects } from '../nats/subjects.ts';
 import { loadService } from '../release/code-loader.ts';
 import { ENGINE_VERSION } from '../release/engine-version.ts';
@@ -254,6 +255,7 @@ async function bootOn(
       registry,
       maintenance,
       kept: restartModes,
+      switchOver: (service) => redundant.switchOver(service),
       flush: () => nc.flush(),
     },
     last,
@@ -345,9 +347,10 @@ async function bootOn(
  * as `failed` (the step in flight named), so status reports it and later boots do not warn again.
  */
 async function closeInterrupted(journal: Journal, log: Logger): Promise<UpgradeReport | undefined> {
-  const active = await journal.active();
+  // A boot must not fail because a loaded JetStream answered a read late.
+  const active = await retryStore(() => journal.active());
   if (!active) return undefined;
-  const progress = await journal.get(active.id);
+  const progress = await retryStore(() => journal.get(active.id));
   const inFlight = progress?.steps.find((s) => s.result === 'running')?.id ?? 'unknown';
   const now = new Date().toISOString();
   const error: ErrorBody = { code: 'STEP_FAILED', message: 'the node stopped during this step' };

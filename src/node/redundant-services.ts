@@ -101,6 +101,18 @@ export class RedundantServices implements TermGate {
     }
   }
 
+  /**
+   * Hands a redundant service over to its partner when this node is its active (a forced
+   * failover: the hooks run, sessions are parked, the lease released); false when this node is
+   * not its active. Resolves once this node has given the lease up.
+   */
+  async switchOver(service: string): Promise<boolean> {
+    const runner = this.runners.get(service);
+    if (!runner || this.stamp(service) === undefined) return false;
+    await runner.failover();
+    return true;
+  }
+
   /** Each pair as this node sees it, for status. */
   status(): PairStatus[] {
     return [...this.runners.values()].map((r) => r.status());

@@ -21,6 +21,7 @@ import { stopService } from './instructions/stop-service.ts';
 import { suspend } from './instructions/suspend.ts';
 import { suspendAcceptors } from './instructions/suspend-acceptors.ts';
 import { suspendChannels } from './instructions/suspend-channels.ts';
+import { switchOver } from './instructions/switch-over.ts';
 
 /** The instructions every registry starts with, in the order a standard plan uses them. */
 export const BUILTIN_INSTRUCTIONS: readonly Instruction[] = [
@@ -29,6 +30,7 @@ export const BUILTIN_INSTRUCTIONS: readonly Instruction[] = [
   loadObjectCode,
   preflightCodeChange,
   pointOfNoReturn,
+  switchOver,
   suspendAcceptors,
   suspendChannels,
   suspend,

@@ -1,6 +1,6 @@
 import { createActor, toPromise } from 'xstate';
 import { RelupError, renderError } from '../errors.ts';
-import { retryStoreWrite } from '../nats/store-retry.ts';
+import { retryStore } from '../nats/store-retry.ts';
 import { type ExecutorInput, executorMachine, type PlannedStep, progressOf } from './executor-machine.ts';
 import type { Instruction, Plan } from './instruction.ts';
 import type { JournalWriter } from './journal.ts';
@@ -59,7 +59,7 @@ export async function runUpgrade(opts: UpgradeOptions): Promise<UpgradeReport> {
   const report = await toPromise(actor.start());
   // The outcome stands even when the journal cannot record it (retried through a leader election
   // or a server restart; past that, the next boot sees a stale active key).
-  await (journal ? retryStoreWrite(() => journal.end(report)) : undefined)?.catch((err) =>
+  await (journal ? retryStore(() => journal.end(report)) : undefined)?.catch((err) =>
     runtime.log('upgrade journal: cannot record the end', { upgrade: id, error: renderError(err) }),
   );
   return report;

@@ -6,6 +6,8 @@ export interface ReleaseServiceInfo {
   version: string;
   /** Path of the service's module relative to the release folder; a key of `files`. */
   module: string;
+  /** Present when the service runs as a redundant pair (primary and backup node). */
+  redundant?: object;
 }
 
 /**

@@ -38,6 +38,11 @@ export interface UpgradeRuntime {
   codeChange(service: string, req: CodeChangeRequest): Promise<void>;
   /** Runs the migration on copies of every live snapshot; throws the first failure, changes nothing. */
   preflightCodeChange(service: string, req: CodeChangeRequest): Promise<void>;
+  /**
+   * Hands a redundant service over to its partner when this node is its active (a forced
+   * failover); false when there is nothing to hand over here (not its active, or not redundant).
+   */
+  switchOver(service: string): Promise<boolean>;
   startService(service: string, version: string): Promise<void>;
   stopService(service: string): Promise<void>;
   /** Runs a migration script of the target release (path relative to the release folder). */

@@ -33,8 +33,13 @@ export const relupFileSchema = z.strictObject({
     .strictObject({
       suspendTimeout: durationSchema.default(DEFAULT_SUSPEND_TIMEOUT_MS),
       modifications: z.array(name).default(['standard']),
+      pairs: z.enum(['switch_over', 'in_place']).default('switch_over'),
     })
-    .default({ suspendTimeout: DEFAULT_SUSPEND_TIMEOUT_MS, modifications: ['standard'] }),
+    .default({
+      suspendTimeout: DEFAULT_SUSPEND_TIMEOUT_MS,
+      modifications: ['standard'],
+      pairs: 'switch_over',
+    }),
 });
 
 /** `- update: S` with optional `extra` for the service's codeChange. */

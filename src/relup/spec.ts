@@ -19,6 +19,12 @@ export interface RelupOptions {
   suspendTimeoutMs: number;
   /** Names of registered modifications, applied in this order. */
   modifications: string[];
+  /**
+   * How a redundant service is upgraded: `switch_over` (each node hands the service to its
+   * partner before its code changes, so the active is never the node being upgraded) or
+   * `in_place` (the active's code changes where it runs, like any service's).
+   */
+  pairs: 'switch_over' | 'in_place';
 }
 
 /** A relup file after validation. */

@@ -60,7 +60,11 @@ export function validateRelup(parsed: ParsedRelup, ctx: ValidateContext): RelupS
     up,
     down,
     hooks,
-    options: { suspendTimeoutMs: options.suspendTimeout, modifications: options.modifications },
+    options: {
+      suspendTimeoutMs: options.suspendTimeout,
+      modifications: options.modifications,
+      pairs: options.pairs,
+    },
   };
 }
 

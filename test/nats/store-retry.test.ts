@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { RelupError } from '../../src/errors.ts';
-import { retryStoreWrite } from '../../src/nats/store-retry.ts';
+import { retryStore } from '../../src/nats/store-retry.ts';
 
-describe('retryStoreWrite', () => {
+describe('retryStore', () => {
   it('retries a write failing with STORE_FAILED or TIMEOUT until it succeeds', async () => {
     const codes = ['STORE_FAILED', 'TIMEOUT', 'STORE_FAILED'];
     let calls = 0;
-    const value = await retryStoreWrite(async () => {
+    const value = await retryStore(async () => {
       const code = codes[calls++];
       if (code) throw new RelupError(code as 'STORE_FAILED', 'jetstream is not enabled');
       return 'stored';
@@ -18,7 +18,7 @@ describe('retryStoreWrite', () => {
   it('gives up after its time with the last failure, and never retries other failures', async () => {
     let calls = 0;
     await expect(
-      retryStoreWrite(async () => {
+      retryStore(async () => {
         calls++;
         throw new RelupError('STORE_FAILED', 'still down');
       }, 500),
@@ -26,7 +26,7 @@ describe('retryStoreWrite', () => {
     expect(calls).toBeGreaterThan(1);
     calls = 0;
     await expect(
-      retryStoreWrite(async () => {
+      retryStore(async () => {
         calls++;
         throw new RelupError('CONFLICT', 'moved');
       }),

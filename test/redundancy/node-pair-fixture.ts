@@ -37,9 +37,9 @@ export const LONG_LEASE = { beatMs: 200, renewDeadlineMs: 4000, leaseMs: 5000 };
 
 /**
  * The releases of the pair tests: 1.0.30 legacy and 1.0.31 warm (test lease timing), 1.0.32
- * warm with {@link LONG_LEASE}, 1.1.31 warm (chat 1.1.0, rooms get a topic) and the relup
- * 1.0.31 → 1.1.31; and every process, server and connection a test starts, stopped by
- * {@link PairRig.cleanUp}.
+ * warm with {@link LONG_LEASE}, 1.1.31 and 1.1.32 warm (chat 1.1.0, rooms get a topic) with
+ * the relups 1.0.31 → 1.1.31 (the pair switches over) and 1.0.31 → 1.1.32 (in place); and
+ * every process, server and connection a test starts, stopped by {@link PairRig.cleanUp}.
  */
 export class PairRig {
   readonly procs: NodeProcess[] = [];
@@ -62,14 +62,19 @@ export class PairRig {
         m.services[0]!.redundant = { primary: 's1', backup: 's2', mode, timing };
       });
     }
-    await sandbox.derive('1.1.0', '1.1.31', withHooks);
-    await sandbox.editManifest('1.1.31', (m) => {
-      m.services[0]!.redundant = { primary: 's1', backup: 's2', mode: 'warm', timing: TEST_TIMING };
-    });
-    sandbox.relup(
-      '1.0.31-1.1.31',
-      'release: chat\nfrom: 1.0.31\nto: 1.1.31\nup:\n  - update: chat\n    extra: { defaultTopic: general }\ndown: auto\n',
-    );
+    for (const [version, pairs] of [
+      ['1.1.31', 'switch_over'],
+      ['1.1.32', 'in_place'],
+    ] as const) {
+      await sandbox.derive('1.1.0', version, withHooks);
+      await sandbox.editManifest(version, (m) => {
+        m.services[0]!.redundant = { primary: 's1', backup: 's2', mode: 'warm', timing: TEST_TIMING };
+      });
+      sandbox.relup(
+        `1.0.31-${version}`,
+        `release: chat\nfrom: 1.0.31\nto: ${version}\nup:\n  - update: chat\n    extra: { defaultTopic: general }\ndown: auto\noptions: { pairs: ${pairs} }\n`,
+      );
+    }
     return new PairRig(sandbox);
   }
 
@@ -99,14 +104,20 @@ export class PairRig {
     return new NodePair(this, row, nats, nc, logs, opts);
   }
 
-  /** A warm pair deployed on a nats-server of its own: s1 active on scan, s2 standby. */
+  /**
+   * A warm pair deployed on a nats-server of its own: s1 active on scan, s2 standby. s1 boots
+   * first (on a loaded machine a slow primary may otherwise lose the first election, which the
+   * tests built on this pair are not about; the table's deploy row boots both at once).
+   */
   async deployedWarmPair(
     opts: PairOptions = {},
   ): Promise<{ pair: NodePair; nats: LocalNats; nc: NatsConnection }> {
     const { nats, nc } = await this.server();
     const row = SHUTDOWN_TABLE.find((r) => r.mode === 'warm' && r.action === 'deploy')!;
     const pair = this.pair(row, nats, nc, opts);
-    await pair.act('deploy');
+    await pair.boot('s1');
+    await pair.until({ s1: 'active on scan' });
+    await pair.boot('s2');
     await pair.until({ s1: 'active on scan', s2: 'standby' });
     return { pair, nats, nc };
   }

@@ -83,29 +83,54 @@ describe('redundancy - the document table against two relup node processes', { t
     expect((history.messages as { text: string }[]).map((m) => m.text)).toEqual(['one', 'two', 'three']);
   });
 
-  it('a hot upgrade of a warm pair, node by node, keeps the roles and the session on the active', async () => {
+  /** `relupctl upgrade --all --mode rolling`, which must succeed; its JSON report. */
+  async function rollingUpgrade(url: string, to: string): Promise<unknown> {
+    const up = await relupctl(['upgrade', '--to', to, '--all', '--mode', 'rolling', '--json', '--nats', url]);
+    expect(up.code, up.stderr).toBe(0);
+    return JSON.parse(up.stdout);
+  }
+
+  it('a hot upgrade of a warm pair (rolling): the standby first, then a switch-over, then the former active; no acknowledged say lost', async () => {
+    const { pair, nats, nc } = await rig.deployedWarmPair();
+    pair.hooksSince();
+    const s = await Session.open(nc, 'chat', { user: 'ada', room: 'switch' });
+    expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
+    const up = await rollingUpgrade(nats.url, '1.1.31');
+    // s2 (the standby) first; s1 hands the service to it, then takes the new code as the standby.
+    expect(up).toMatchObject({
+      ok: true,
+      nodes: [
+        { node: 's2', outcome: 'done' },
+        { node: 's1', outcome: 'done' },
+      ],
+    });
+    for (const n of ['s1', 's2'] as const) expect((await command(nc, n, 'status')).release).toBe('1.1.31');
+    expect(await pair.states()).toEqual({ s1: 'standby', s2: 'active on scan' });
+    // One forced failover, with exactly the hooks of the table's row for it.
+    const failover = SHUTDOWN_TABLE.find((r) => r.mode === 'warm' && r.action === 'forced failover')!;
+    expect(pair.hooksSince()).toEqual(failover.hooks);
+    // The session was parked on s1 with the old code's state; s2 restores it into the new code.
+    const resumed = await nc
+      .request('relup.svc.chat.connect', encode({ session: s.id }), { timeout: 10_000 })
+      .then((m) => decode<Record<string, unknown>>(m.data));
+    expect(resumed).toMatchObject({ ok: true, session: s.id });
+    expect(await s.request({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
+    const history = await s.request({ type: 'history' });
+    expect((history.messages as { text: string }[]).map((m) => m.text)).toEqual(['one', 'two']);
+  });
+
+  it('a hot upgrade of a warm pair in place (the relup says pairs: in_place), node by node, keeps the roles and the session on the active', async () => {
     const { pair, nats, nc } = await rig.deployedWarmPair();
     pair.hooksSince();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'up' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
     // The standby's closed acceptor does not fail its checks: both nodes upgrade in place.
-    const up = await relupctl([
-      'upgrade',
-      '--to',
-      '1.1.31',
-      '--all',
-      '--mode',
-      'rolling',
-      '--json',
-      '--nats',
-      nats.url,
-    ]);
-    expect(up.code, up.stderr).toBe(0);
-    expect(JSON.parse(up.stdout)).toMatchObject({
+    const up = await rollingUpgrade(nats.url, '1.1.32');
+    expect(up).toMatchObject({
       ok: true,
       nodes: [{ outcome: 'done' }, { outcome: 'done' }],
     });
-    for (const n of ['s1', 's2'] as const) expect((await command(nc, n, 'status')).release).toBe('1.1.31');
+    for (const n of ['s1', 's2'] as const) expect((await command(nc, n, 'status')).release).toBe('1.1.32');
     expect(await pair.states()).toEqual({ s1: 'active on scan', s2: 'standby' });
     // No transition, so no hook ran; the session went on without a reconnect.
     expect(pair.hooksSince()).toEqual({ s1: [], s2: [] });

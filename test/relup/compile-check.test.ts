@@ -63,7 +63,7 @@ describe('plan checks', () => {
       direction: 'up',
       from: v100,
       to: v110,
-      options: { suspendTimeoutMs: DEFAULT_SUSPEND_TIMEOUT_MS, modifications: [] },
+      options: { suspendTimeoutMs: DEFAULT_SUSPEND_TIMEOUT_MS, modifications: [], pairs: 'switch_over' },
       registry: createRegistry(),
     };
     const after = [
@@ -125,7 +125,7 @@ describe('suspend_channels (placed as the SuspendChannels instruction says)', ()
       direction: 'up',
       from: v100,
       to: v110,
-      options: { suspendTimeoutMs: DEFAULT_SUSPEND_TIMEOUT_MS, modifications: [] },
+      options: { suspendTimeoutMs: DEFAULT_SUSPEND_TIMEOUT_MS, modifications: [], pairs: 'switch_over' },
       registry: createRegistry(),
     };
     const step = (op: string, target?: string, args: Record<string, unknown> = {}) =>

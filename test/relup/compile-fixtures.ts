@@ -148,6 +148,11 @@ export class RecordingRuntime implements UpgradeRuntime {
     this.calls.push(`startService ${service} ${version}`);
     this.versions.set(service, version);
   }
+  async switchOver(service: string) {
+    this.calls.push(`switchOver ${service}`);
+    return false;
+  }
+
   async stopService(service: string) {
     this.calls.push(`stopService ${service}`);
     this.versions.delete(service);

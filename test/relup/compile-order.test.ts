@@ -136,7 +136,7 @@ describe('ordering', () => {
 describe('registry', () => {
   it('holds the built-ins and refuses a second instruction or modification of a name', () => {
     const registry = createRegistry();
-    expect(registry.instructionNames()).toHaveLength(22);
+    expect(registry.instructionNames()).toHaveLength(23);
     expect(registry.modificationNames()).toEqual(['standard']);
     expect(() => registry.instruction(userInstruction('suspend', {}))).toThrowError(
       expect.objectContaining({ code: 'BAD_INSTRUCTION' }),

@@ -66,6 +66,7 @@ function fakeNode() {
     preflightCodeChange: (s) => call(`preflightCodeChange ${s}`),
     startService: (s, v) => call(`startService ${s}@${v}`),
     stopService: (s) => call(`stopService ${s}`),
+    switchOver: (s) => call(`switchOver ${s}`).then(() => false),
     apply: (m, _args, direction) => call(`apply ${m} ${direction}`),
     barrier: async () => {},
     notifyClients: async () => 0,

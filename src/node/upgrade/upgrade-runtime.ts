@@ -42,6 +42,8 @@ export interface UpgradePorts {
   flush(): Promise<void>;
   /** The kept state of services (restart modes): where it is stored and which components keep it. */
   kept: { store: SnapshotStore; keeps(service: string, component: PersistedComponent): boolean };
+  /** Hands a redundant service over to its partner when this node is its active (see RedundantServices). */
+  switchOver(service: string): Promise<boolean>;
 }
 
 /**
@@ -177,6 +179,10 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
 
   async startService(service: string, version: string): Promise<void> {
     await this.ports.table.add(this.def(service, version));
+  }
+
+  switchOver(service: string): Promise<boolean> {
+    return this.ports.switchOver(service);
   }
 
   async stopService(service: string): Promise<void> {

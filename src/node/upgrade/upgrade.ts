@@ -1,7 +1,7 @@
 import { nuid } from '@nats-io/nats-core';
 import type { Actor } from 'xstate';
 import { RelupError } from '../../errors.ts';
-import { retryStoreWrite } from '../../nats/store-retry.ts';
+import { retryStore } from '../../nats/store-retry.ts';
 import type { ReleaseStore } from '../../release/release-store.ts';
 import { runUpgrade, type UpgradeEvent } from '../../relup/executor.ts';
 import { UpgradeLock } from '../../relup/executor-lock.ts';
@@ -103,12 +103,12 @@ export class Upgrader {
       if (report.outcome === 'done') {
         release.set(t.to);
         // The node runs the new release now: the store must say so, also through a leader election.
-        await retryStoreWrite(() => store.setCurrent(node, t.to.version));
+        await retryStore(() => store.setCurrent(node, t.to.version));
         const action = t.direction === 'up' ? 'upgraded' : 'downgraded';
-        await retryStoreWrite(() => store.record({ node, action, from, to: t.to.version }));
+        await retryStore(() => store.record({ node, action, from, to: t.to.version }));
       } else if (report.outcome === 'rolled_back' || report.outcome === 'aborted') {
         const outcome = report.outcome;
-        await retryStoreWrite(() => store.record({ node, action: outcome, from, to: t.to.version }));
+        await retryStore(() => store.record({ node, action: outcome, from, to: t.to.version }));
       }
       return report;
     } finally {

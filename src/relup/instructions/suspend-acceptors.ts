@@ -11,6 +11,8 @@ export const suspendAcceptors: Instruction = {
   insertWhere: 'after_point_of_no_return',
   validate: (step) => unknownArgs(step, []),
   requires: () => [{ op: 'check_acceptors' }],
+  // A switch-over parks the sessions it hands over: it runs while the channels still take messages.
+  after: () => [{ op: 'switch_over' }],
   async run({ runtime }) {
     await runtime.suspendAcceptors();
     return { result: 'ok' };

@@ -28,8 +28,9 @@ const placeOf = (step: Step, ctx: ModifyContext): InsertWhere => {
 
 /**
  * The default modification: brackets the plan with acceptor and channel checks, suspension and
- * resumption, and dry-runs every code_change before the point of no return.
- * Steps the relup already has are not added twice.
+ * resumption, dry-runs every code_change before the point of no return and, unless the relup
+ * says `pairs: in_place`, hands each redundant service whose code changes over to its partner
+ * first. Steps the relup already has are not added twice.
  */
 export const standard: Modification = (parts, ctx) => {
   const present = allSteps(parts);
@@ -46,7 +47,15 @@ export const standard: Modification = (parts, ctx) => {
     .map((s) =>
       makeStep({ op: 'preflight_code_change', target: s.target, args: { ...s.args }, origin: ctx.origin }),
     );
-  const added = [...bracket, ...preflights];
+  const redundant = (service: string) =>
+    [ctx.from, ctx.to].some((r) => r.services.some((s) => s.name === service && s.redundant !== undefined));
+  const switchOvers =
+    ctx.options.pairs === 'in_place'
+      ? []
+      : [...new Set(present.filter((s) => s.op === 'code_change').map((s) => s.target))]
+          .filter((t): t is string => t !== undefined && redundant(t) && !has('switch_over', t))
+          .map((target) => makeStep({ op: 'switch_over', target, origin: ctx.origin }));
+  const added = [...switchOvers, ...bracket, ...preflights];
   return PLACES.reduce(
     (out, where) =>
       insertSteps(
