@@ -16,6 +16,7 @@ import { memory } from './memory.ts';
 import { peerMoleculer } from './peer-moleculer.ts';
 import { peers } from './peers.ts';
 import { redundancy } from './redundancy.ts';
+import { redundancyNodes } from './redundancy-nodes.ts';
 import { requestReply } from './request-reply.ts';
 import { runtime } from './runtime.ts';
 import { soak } from './soak.ts';
@@ -36,6 +37,7 @@ const BENCHES: Bench[] = [
   durability,
   soak,
   redundancy,
+  redundancyNodes,
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
