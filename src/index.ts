@@ -20,6 +20,7 @@ export { signCommand } from './control/signature.ts';
 export { type ErrorCode, ErrorCodes, RelupError, renderError } from './errors.ts';
 // services and clients
 export { createDeploymentAuth, type DeploymentAuth } from './nats/deployment-auth.ts';
+export { DEFAULT_LEASE_TIMING, type LeaseTiming } from './nats/lease-timing.ts';
 export { subjects } from './nats/subjects.ts';
 export { HOLDER_HEADER, readTerm, stampTerm, TERM_HEADER, type TermStamp } from './nats/term-header.ts';
 // the node
@@ -30,7 +31,6 @@ export type { UpgradeRequest } from './node/upgrade/upgrade.ts';
 // redundant pairs
 export { type ElectionEvent, type ElectionOptions, PairElection } from './redundancy/election.ts';
 export { type Fence, FencedKv, type FencedValue } from './redundancy/fenced-kv.ts';
-export { DEFAULT_LEASE_TIMING, type LeaseTiming } from './redundancy/lease-timing.ts';
 export { PairControl, pairSubjects } from './redundancy/pair-control.ts';
 export {
   displayState,

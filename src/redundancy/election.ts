@@ -3,11 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { decode, encode } from '../nats/codec.ts';
+import { type LeaseTiming, leaseTiming } from '../nats/lease-timing.ts';
 import { replicasFor } from '../nats/replicas.ts';
 import { guardStore } from '../nats/store-error.ts';
 import { isCasConflict } from './cas-conflict.ts';
 import type { Fence } from './fenced-kv.ts';
-import { type LeaseTiming, leaseTiming } from './lease-timing.ts';
 import {
   type HandOver,
   type PairRecord,

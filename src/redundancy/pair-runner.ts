@@ -2,10 +2,10 @@ import { performance } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { callWithin } from '../call-within.ts';
 import { RelupError, renderError } from '../errors.ts';
+import type { LeaseTiming } from '../nats/lease-timing.ts';
 import type { PairHookContext } from '../services/define-service.ts';
 import { type ElectionEvent, PairElection } from './election.ts';
 import type { Fence } from './fenced-kv.ts';
-import type { LeaseTiming } from './lease-timing.ts';
 import {
   displayState,
   type Hook,

@@ -3,6 +3,7 @@ import { basename, join, relative, sep } from 'node:path';
 import semver from 'semver';
 import { z } from 'zod';
 import { RelupError } from '../errors.ts';
+import { type LeaseTiming, leaseTimingProblems } from '../nats/lease-timing.ts';
 import { isSubjectToken, SUBJECT_TOKEN_RULE } from '../nats/subjects.ts';
 import { type Problem, renderProblems, zodProblems } from '../problems.ts';
 import type { ComponentRestartModes, RestartMode } from '../services/state-persistence.ts';
@@ -221,6 +222,10 @@ function crossFieldProblems(raw: unknown, folder: string): Problem[] {
     }
     if (isRecord(s.redundant) && s.redundant.primary === s.redundant.backup)
       problems.push({ path: `services[${i}].redundant`, message: 'primary and backup must be two nodes' });
+    // The timing the pair will run with is checked here, so a bad one never reaches a node's boot.
+    if (isRecord(s.redundant) && isRecord(s.redundant.timing))
+      for (const message of leaseTimingProblems(s.redundant.timing as Partial<LeaseTiming>))
+        problems.push({ path: `services[${i}].redundant.timing`, message });
     if (files && typeof s.module === 'string' && !Object.hasOwn(files, s.module))
       problems.push({ path: `services[${i}].module`, message: `"${s.module}" is not listed in files` });
     if (Array.isArray(s.requires))

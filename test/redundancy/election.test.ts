@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { leaseTiming } from '../../src/redundancy/lease-timing.ts';
+import { leaseTiming } from '../../src/nats/lease-timing.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { type Elector, startElector, TEST_TIMING } from './election-fixture.ts';
 

@@ -75,6 +75,16 @@ describe('release manifest', () => {
             version: '1.0.0',
             redundant: { primary: 'n1', backup: 'n2', lease: 1 },
           },
+          {
+            name: 'd',
+            module: 'a.ts',
+            version: '1.0.0',
+            redundant: {
+              primary: 'n1',
+              backup: 'n2',
+              timing: { beatMs: 500, renewDeadlineMs: 600, leaseMs: 600 },
+            },
+          },
         ],
         files: { 'a.ts': HASH },
       },
@@ -87,6 +97,8 @@ describe('release manifest', () => {
         'services[0].redundant: primary and backup must be two nodes',
         'services[1].redundant.mode: must be "legacy" or "warm"',
         expect.stringMatching(/^services\[2\]\.redundant: .*lease/),
+        'services[3].redundant.timing: renewDeadlineMs must be at least 2 × beatMs',
+        'services[3].redundant.timing: leaseMs must be at least 1.2 × renewDeadlineMs',
       ]),
     );
   });

@@ -17,11 +17,12 @@ export const DEFAULT_LEASE_TIMING: LeaseTiming = { beatMs: 250, renewDeadlineMs:
 const DRIFT_MARGIN = 1.2;
 
 /**
- * Checks a timing: `leaseMs ≥ 1.2 × renewDeadlineMs` (the drift margin: the holder stops before
- * a partner whose clock runs up to 20 % fast could take over) and `renewDeadlineMs ≥ 2 × beatMs`
- * (one lost renewal does not fence a healthy holder). Anything else is BAD_OPTIONS.
+ * What is wrong with a timing: `leaseMs ≥ 1.2 × renewDeadlineMs` (the drift margin: the holder
+ * stops before a partner whose clock runs up to 20 % fast could take over), `renewDeadlineMs ≥
+ * 2 × beatMs` (one lost renewal does not fence a healthy holder) and every value an integer
+ * from 10 to 600000. Missing values are the defaults. Empty when it is fine.
  */
-export function leaseTiming(partial: Partial<LeaseTiming> = {}): LeaseTiming {
+export function leaseTimingProblems(partial: Partial<LeaseTiming> = {}): string[] {
   const t = { ...DEFAULT_LEASE_TIMING, ...partial };
   const problems: string[] = [];
   for (const [k, v] of Object.entries(t))
@@ -30,6 +31,13 @@ export function leaseTiming(partial: Partial<LeaseTiming> = {}): LeaseTiming {
   if (t.renewDeadlineMs < 2 * t.beatMs) problems.push('renewDeadlineMs must be at least 2 × beatMs');
   if (t.leaseMs < DRIFT_MARGIN * t.renewDeadlineMs)
     problems.push(`leaseMs must be at least ${DRIFT_MARGIN} × renewDeadlineMs`);
+  return problems;
+}
+
+/** A checked timing, the defaults filled in; BAD_OPTIONS with the problems (see leaseTimingProblems). */
+export function leaseTiming(partial: Partial<LeaseTiming> = {}): LeaseTiming {
+  const t = { ...DEFAULT_LEASE_TIMING, ...partial };
+  const problems = leaseTimingProblems(t);
   if (problems.length > 0)
     throw new RelupError('BAD_OPTIONS', `bad lease timing: ${problems.join('; ')}`, { timing: t, problems });
   return t;
