@@ -256,6 +256,7 @@ async function bootOn(
       maintenance,
       kept: restartModes,
       switchOver: (service) => redundant.switchOver(service),
+      idle: redundant,
       flush: () => nc.flush(),
     },
     last,

@@ -13,6 +13,7 @@ import type { ReleaseService } from '../release/manifest.ts';
 import type { ServiceDefinition } from '../services/define-service.ts';
 import type { TermGate } from '../services/term-gate.ts';
 import type { ServiceTable } from './service-table.ts';
+import type { IdleServices } from './upgrade/upgrade-runtime.ts';
 
 /** What the redundant services need from their node. */
 export interface RedundantServicesDeps {
@@ -40,8 +41,11 @@ export interface RedundantService {
  * this node may serve: a service of the release declared redundant takes connects and runs
  * named actors here only while this node is its active on scan.
  */
-export class RedundantServices implements TermGate {
+export class RedundantServices implements TermGate, IdleServices {
   private readonly declared = new Set<string>();
+  /** The definition each redundant service starts with here: the release's, or what an upgrade switched to. */
+  private readonly defs = new Map<string, ServiceDefinition>();
+  private table: ServiceTable | undefined;
   private readonly runners = new Map<string, PairRunner>();
   private readonly controls: PairControl[] = [];
 
@@ -75,8 +79,10 @@ export class RedundantServices implements TermGate {
     services: readonly RedundantService[],
     reason: 'deploy' | 'restart',
   ): Promise<void> {
+    this.table = deps.table;
     for (const { def, spec } of services) {
       if (spec.primary !== deps.node && spec.backup !== deps.node) continue;
+      this.defs.set(def.name, def);
       const runner = await PairRunner.start(
         deps.nc,
         {
@@ -113,6 +119,21 @@ export class RedundantServices implements TermGate {
     return true;
   }
 
+  /** The definition a redundant service of this node's pairs starts with, while it does not run here (IdleServices). */
+  definition(service: string): ServiceDefinition | undefined {
+    return this.table?.has(service) ? undefined : this.defs.get(service);
+  }
+
+  /** Every redundant service of this node's pairs that does not run here now. */
+  definitions(): ServiceDefinition[] {
+    return [...this.defs.values()].filter((d) => !this.table?.has(d.name));
+  }
+
+  /** Replaces the definition an idle redundant service starts with (an upgrade of a legacy standby). */
+  load(def: ServiceDefinition): void {
+    if (this.defs.has(def.name)) this.defs.set(def.name, def);
+  }
+
   /** Each pair as this node sees it, for status. */
   status(): PairStatus[] {
     return [...this.runners.values()].map((r) => r.status());
@@ -135,11 +156,15 @@ export class RedundantServices implements TermGate {
     const { table } = deps;
     return {
       startService: async () => {
-        // The host starts with its acceptor closed (mayServe is false until the lease is held).
-        if (!table.has(def.name)) await table.add(def);
+        // The host starts with its acceptor closed (mayServe is false until the lease is held),
+        // with the code it last ran or an upgrade switched it to meanwhile.
+        if (!table.has(def.name)) await table.add(this.defs.get(def.name) ?? def);
       },
       stopService: async () => {
-        if (table.has(def.name)) await table.remove(def.name);
+        const host = table.get(def.name);
+        if (!host) return;
+        this.defs.set(def.name, host.def);
+        await table.remove(def.name);
       },
       openIntake: () => {
         table.get(def.name)?.openIntake();

@@ -92,7 +92,7 @@ describe('redundancy - faults beyond the table, on two relup node processes', { 
   afterAll(() => rig.sandbox.remove());
 
   it('SIGSTOP of the active past its lease: the backup takes the session over; after SIGCONT the old active answers nothing, drops its stale copy and is the standby', async () => {
-    const { pair, nc } = await rig.deployedWarmPair();
+    const { pair, nc } = await rig.deployedPair();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'stop' });
     const probe = new Probe(nc, s.id);
     try {
@@ -178,7 +178,7 @@ describe('redundancy - faults beyond the table, on two relup node processes', { 
   });
 
   it('a restart of the nats-server shorter than the lease changes no role, and the session goes on', async () => {
-    const { pair, nats, nc } = await rig.deployedWarmPair({ release: '1.0.32' });
+    const { pair, nats, nc } = await rig.deployedPair({ release: '1.0.32' });
     pair.hooksSince();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'restart' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });

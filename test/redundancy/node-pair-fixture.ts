@@ -37,9 +37,10 @@ export const LONG_LEASE = { beatMs: 200, renewDeadlineMs: 4000, leaseMs: 5000 };
 
 /**
  * The releases of the pair tests: 1.0.30 legacy and 1.0.31 warm (test lease timing), 1.0.32
- * warm with {@link LONG_LEASE}, 1.1.31 and 1.1.32 warm (chat 1.1.0, rooms get a topic) with
- * the relups 1.0.31 → 1.1.31 (the pair switches over) and 1.0.31 → 1.1.32 (in place); and
- * every process, server and connection a test starts, stopped by {@link PairRig.cleanUp}.
+ * warm with {@link LONG_LEASE}, 1.1.30 legacy, 1.1.31 and 1.1.32 warm (chat 1.1.0, rooms get a
+ * topic) with the relups 1.0.31 → 1.1.31 and 1.0.30 → 1.1.30 (the pair switches over) and
+ * 1.0.31 → 1.1.32 (in place); and every process, server and connection a test starts, stopped
+ * by {@link PairRig.cleanUp}.
  */
 export class PairRig {
   readonly procs: NodeProcess[] = [];
@@ -62,17 +63,18 @@ export class PairRig {
         m.services[0]!.redundant = { primary: 's1', backup: 's2', mode, timing };
       });
     }
-    for (const [version, pairs] of [
-      ['1.1.31', 'switch_over'],
-      ['1.1.32', 'in_place'],
+    for (const [from, version, mode, pairs] of [
+      ['1.0.31', '1.1.31', 'warm', 'switch_over'],
+      ['1.0.31', '1.1.32', 'warm', 'in_place'],
+      ['1.0.30', '1.1.30', 'legacy', 'switch_over'],
     ] as const) {
       await sandbox.derive('1.1.0', version, withHooks);
       await sandbox.editManifest(version, (m) => {
-        m.services[0]!.redundant = { primary: 's1', backup: 's2', mode: 'warm', timing: TEST_TIMING };
+        m.services[0]!.redundant = { primary: 's1', backup: 's2', mode, timing: TEST_TIMING };
       });
       sandbox.relup(
-        `1.0.31-${version}`,
-        `release: chat\nfrom: 1.0.31\nto: ${version}\nup:\n  - update: chat\n    extra: { defaultTopic: general }\ndown: auto\noptions: { pairs: ${pairs} }\n`,
+        `${from}-${version}`,
+        `release: chat\nfrom: ${from}\nto: ${version}\nup:\n  - update: chat\n    extra: { defaultTopic: general }\ndown: auto\noptions: { pairs: ${pairs} }\n`,
       );
     }
     return new PairRig(sandbox);
@@ -105,15 +107,16 @@ export class PairRig {
   }
 
   /**
-   * A warm pair deployed on a nats-server of its own: s1 active on scan, s2 standby. s1 boots
+   * A pair (warm unless `mode` says) deployed on a nats-server of its own: s1 active on scan,
+   * s2 standby. s1 boots
    * first (on a loaded machine a slow primary may otherwise lose the first election, which the
    * tests built on this pair are not about; the table's deploy row boots both at once).
    */
-  async deployedWarmPair(
-    opts: PairOptions = {},
+  async deployedPair(
+    opts: PairOptions & { mode?: 'warm' | 'legacy' } = {},
   ): Promise<{ pair: NodePair; nats: LocalNats; nc: NatsConnection }> {
     const { nats, nc } = await this.server();
-    const row = SHUTDOWN_TABLE.find((r) => r.mode === 'warm' && r.action === 'deploy')!;
+    const row = SHUTDOWN_TABLE.find((r) => r.mode === (opts.mode ?? 'warm') && r.action === 'deploy')!;
     const pair = this.pair(row, nats, nc, opts);
     await pair.boot('s1');
     await pair.until({ s1: 'active on scan' });

@@ -32,7 +32,7 @@ describe('redundancy - the document table against two relup node processes', { t
   }
 
   it('a session on the active keeps every acknowledged say through a forced failover (relupctl pair) and a SIGKILL of the active', async () => {
-    const { pair, nats, nc } = await rig.deployedWarmPair();
+    const { pair, nats, nc } = await rig.deployedPair();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'pair' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
     const resume = async () => {
@@ -90,37 +90,45 @@ describe('redundancy - the document table against two relup node processes', { t
     return JSON.parse(up.stdout);
   }
 
-  it('a hot upgrade of a warm pair (rolling): the standby first, then a switch-over, then the former active; no acknowledged say lost', async () => {
-    const { pair, nats, nc } = await rig.deployedWarmPair();
-    pair.hooksSince();
-    const s = await Session.open(nc, 'chat', { user: 'ada', room: 'switch' });
-    expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
-    const up = await rollingUpgrade(nats.url, '1.1.31');
-    // s2 (the standby) first; s1 hands the service to it, then takes the new code as the standby.
-    expect(up).toMatchObject({
-      ok: true,
-      nodes: [
-        { node: 's2', outcome: 'done' },
-        { node: 's1', outcome: 'done' },
-      ],
+  for (const [mode, to] of [
+    ['warm', '1.1.31'],
+    ['legacy', '1.1.30'],
+  ] as const)
+    it(`a hot upgrade of a ${mode} pair (rolling): the standby first, then a switch-over, then the former active; no acknowledged say lost`, async () => {
+      const { pair, nats, nc } = await rig.deployedPair({ mode });
+      pair.hooksSince();
+      const s = await Session.open(nc, 'chat', { user: 'ada', room: `switch-${mode}` });
+      expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
+      const up = await rollingUpgrade(nats.url, to);
+      // s2 (the standby) first; s1 hands the service to it, then takes the new code as the standby.
+      expect(up).toMatchObject({
+        ok: true,
+        nodes: [
+          { node: 's2', outcome: 'done' },
+          { node: 's1', outcome: 'done' },
+        ],
+      });
+      for (const n of ['s1', 's2'] as const) expect((await command(nc, n, 'status')).release).toBe(to);
+      expect(await pair.states()).toEqual({ s1: 'standby', s2: 'active on scan' });
+      // One forced failover, with exactly the hooks of the table's row for it.
+      const failover = SHUTDOWN_TABLE.find((r) => r.mode === mode && r.action === 'forced failover')!;
+      expect(pair.hooksSince()).toEqual(failover.hooks);
+      // The session was parked on s1 with the old code's state; s2 restores it into the new code.
+      const resumed = await nc
+        .request('relup.svc.chat.connect', encode({ session: s.id }), { timeout: 10_000 })
+        .then((m) => decode<Record<string, unknown>>(m.data));
+      expect(resumed).toMatchObject({ ok: true, session: s.id });
+      expect(await s.request({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
+      const history = await s.request({ type: 'history' });
+      // The new code runs on s2: its room logs a topic with every message, the old one migrated.
+      expect(history.messages).toMatchObject([
+        { text: 'one', topic: 'general' },
+        { text: 'two', topic: 'general' },
+      ]);
     });
-    for (const n of ['s1', 's2'] as const) expect((await command(nc, n, 'status')).release).toBe('1.1.31');
-    expect(await pair.states()).toEqual({ s1: 'standby', s2: 'active on scan' });
-    // One forced failover, with exactly the hooks of the table's row for it.
-    const failover = SHUTDOWN_TABLE.find((r) => r.mode === 'warm' && r.action === 'forced failover')!;
-    expect(pair.hooksSince()).toEqual(failover.hooks);
-    // The session was parked on s1 with the old code's state; s2 restores it into the new code.
-    const resumed = await nc
-      .request('relup.svc.chat.connect', encode({ session: s.id }), { timeout: 10_000 })
-      .then((m) => decode<Record<string, unknown>>(m.data));
-    expect(resumed).toMatchObject({ ok: true, session: s.id });
-    expect(await s.request({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
-    const history = await s.request({ type: 'history' });
-    expect((history.messages as { text: string }[]).map((m) => m.text)).toEqual(['one', 'two']);
-  });
 
   it('a hot upgrade of a warm pair in place (the relup says pairs: in_place), node by node, keeps the roles and the session on the active', async () => {
-    const { pair, nats, nc } = await rig.deployedWarmPair();
+    const { pair, nats, nc } = await rig.deployedPair();
     pair.hooksSince();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'up' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });

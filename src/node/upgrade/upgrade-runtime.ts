@@ -44,6 +44,18 @@ export interface UpgradePorts {
   kept: { store: SnapshotStore; keeps(service: string, component: PersistedComponent): boolean };
   /** Hands a redundant service over to its partner when this node is its active (see RedundantServices). */
   switchOver(service: string): Promise<boolean>;
+  /** Redundant services that do not run on this node now (a legacy standby): an upgrade only switches the code they will start with. */
+  idle: IdleServices;
+}
+
+/** The redundant services a node does not run now, with the definitions they would start with. */
+export interface IdleServices {
+  /** The definition the service would start with here, when it is redundant and does not run here now. */
+  definition(service: string): ServiceDefinition | undefined;
+  /** Every such definition. */
+  definitions(): ServiceDefinition[];
+  /** Replaces the definition an idle service starts with. */
+  load(def: ServiceDefinition): void;
 }
 
 /**
@@ -67,6 +79,7 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
   ) {
     for (const host of ports.table.hostsNow()) this.remember(host.def);
     for (const def of ports.table.heldDefinitions()) this.remember(def);
+    for (const def of ports.idle.definitions()) this.remember(def);
   }
 
   async checkAcceptors(): Promise<void> {
@@ -130,6 +143,11 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
 
   async switchCode(service: string, version: string): Promise<void> {
     const def = this.def(service, version);
+    // A legacy standby runs nothing of the service: it starts with this code when it takes over.
+    if (this.ports.idle.definition(service)) {
+      this.ports.idle.load(def);
+      return;
+    }
     // A service held stopped by maintenance takes the new code when it starts again.
     if (this.ports.table.heldDefinition(service) && !this.ports.table.has(service))
       this.ports.table.hold(def);
@@ -137,6 +155,9 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
   }
 
   async codeChange(service: string, req: CodeChangeRequest): Promise<void> {
+    // Nothing of an idle redundant service lives here, and its stored state is the active's: the
+    // node that restores it brings it to its own code then.
+    if (this.ports.idle.definition(service)) return;
     if (this.isHeld(service)) return this.codeChangeHeld(service, req);
     if (req.direction === 'down' && this.revert(service)) return;
     const prepared = this.prepareSwaps(service, req);
@@ -148,6 +169,7 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
   }
 
   async preflightCodeChange(service: string, req: CodeChangeRequest): Promise<void> {
+    if (this.ports.idle.definition(service)) return;
     if (this.isHeld(service)) {
       await this.migrateHeld(service, req, 'PREFLIGHT_FAILED');
       return;
@@ -231,7 +253,11 @@ export class NodeUpgradeRuntime implements UpgradeRuntime {
   }
 
   serviceVersion(service: string): string | undefined {
-    return (this.ports.table.get(service)?.def ?? this.ports.table.heldDefinition(service))?.version;
+    return (
+      this.ports.table.get(service)?.def ??
+      this.ports.table.heldDefinition(service) ??
+      this.ports.idle.definition(service)
+    )?.version;
   }
 
   log(message: string, fields?: Record<string, unknown>): void {
