@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { renderError } from '../errors.ts';
+import { leaseTiming } from '../nats/lease-timing.ts';
 import type { TermStamp } from '../nats/term-header.ts';
 import { PairControl } from '../redundancy/pair-control.ts';
 import {
@@ -14,6 +15,9 @@ import type { ServiceDefinition } from '../services/define-service.ts';
 import type { TermGate } from '../services/term-gate.ts';
 import type { ServiceTable } from './service-table.ts';
 import type { IdleServices } from './upgrade/upgrade-runtime.ts';
+
+/** The least time a new pair's backup waits for its primary to deploy before it takes the pair itself. */
+const DEPLOY_GRACE_MS = 5_000;
 
 /** What the redundant services need from their node. */
 export interface RedundantServicesDeps {
@@ -92,6 +96,9 @@ export class RedundantServices implements TermGate, IdleServices {
           backup: spec.backup,
           mode: spec.mode,
           ...(spec.timing && { timing: spec.timing }),
+          // A node's boot takes seconds on a loaded machine: a new pair's backup waits that long
+          // for its primary, so a deploy of both ends with the primary active, as declared.
+          deployGraceMs: Math.max(leaseTiming(spec.timing).leaseMs, DEPLOY_GRACE_MS),
           ...(def.redundancy && { hooks: def.redundancy }),
           host: this.hostOf(deps, def),
           ...(deps.replicas !== undefined && { replicas: deps.replicas }),

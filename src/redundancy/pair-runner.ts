@@ -86,6 +86,8 @@ export interface PairRunnerOptions {
   backup: string;
   mode: RedundancyMode;
   timing?: Partial<LeaseTiming>;
+  /** How long the backup waits for the primary to create a new pair (see PairElection), default the lease. */
+  deployGraceMs?: number;
   /** How long each hook may run, default 5 s; a hook that overruns is reported and the transition goes on. */
   hookTimeoutMs?: number;
   hooks?: PairHooks;
@@ -260,6 +262,7 @@ export class PairRunner {
             node: this.opts.node,
             primary: this.role === 'primary',
             timing: this.opts.timing,
+            ...(this.opts.deployGraceMs !== undefined && { deployGraceMs: this.opts.deployGraceMs }),
             bucket: this.opts.bucket,
             replicas: this.opts.replicas,
             onEvent: (ev) => void this.send(fromElection(ev)),
