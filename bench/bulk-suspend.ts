@@ -1,4 +1,4 @@
-// 5. Bulk suspension: time to suspend and to resume 100,000 idle channels (what an upgrade's
+// 7. Bulk suspension: time to suspend and to resume 100,000 idle channels (what an upgrade's
 // suspend_channels / resume_channels do), beside the floor: a flag set on 100,000 objects.
 import { bulkResume, bulkSuspend } from '../src/actors/bulk-suspend.ts';
 import { startNats } from '../src/nats/local-server.ts';
@@ -19,7 +19,7 @@ export function floor(objs: { suspended: boolean }[]): { set: number; clear: num
 /** The bulk suspension benchmark. */
 export const bulkSuspendBench: Bench = {
   id: 'bulk-suspend',
-  title: '5. Bulk suspension',
+  title: '7. Bulk suspension',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const count = 100_000;
     const runs = ctx.quick ? 5 : 10;

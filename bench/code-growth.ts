@@ -1,4 +1,4 @@
-// 8. Code loading growth: memory retained per loaded release version after 100 upgrades back
+// 10. Code loading growth: memory retained per loaded release version after 100 upgrades back
 // and forth (heap after gc; the node's status has loadedModules / loadedVersions). Each run in a
 // fresh process (bench/lib/code-growth-probe.ts), so the releases are imported for the first time.
 import { spawnSync } from 'node:child_process';
@@ -13,7 +13,7 @@ const CHANNELS = 1000;
 /** The code loading growth benchmark. */
 export const codeGrowth: Bench = {
   id: 'code-growth',
-  title: '8. Code loading growth',
+  title: '10. Code loading growth',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const upgrades = ctx.quick ? 40 : 100;
     const runs = ctx.quick ? 1 : 3;

@@ -1,4 +1,4 @@
-// 9. Durability: what "a reply means it is stored" costs. The same counting channel (every
+// 11. Durability: what "a reply means it is stored" costs. The same counting channel (every
 // request changes its state) under three contracts in one node: durable (the event is journaled
 // in JetStream before the reply), write-behind (snapshots every 500 ms), none (nothing kept).
 // Then the restore after a crash: a node boots with 10k persisted sessions, each with events
@@ -33,7 +33,7 @@ async function bootMs(url: string, id: string): Promise<{ ms: number; node: Relu
 /** The durability benchmark. */
 export const durability: Bench = {
   id: 'durability',
-  title: '9. Durability: durable vs write-behind vs none, and restore after a crash',
+  title: '11. Durability: durable vs write-behind vs none, and restore after a crash',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const total = ctx.quick ? 20_000 : 40_000;
     const seq = ctx.quick ? 2_000 : 4_000;

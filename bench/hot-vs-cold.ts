@@ -1,4 +1,4 @@
-// 7. Hot vs cold: the same version change (chat 1.0.0 ↔ 1.1.0) done by stopping the node and
+// 9. Hot vs cold: the same version change (chat 1.0.0 ↔ 1.1.0) done by stopping the node and
 // starting the other version (what users do today) against the hot upgrade, under a steady
 // open-loop load of half the measured capacity: gap in service, messages lost, sessions dropped.
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The hot-vs-cold benchmark. */
 export const hotVsCold: Bench = {
   id: 'hot-vs-cold',
-  title: '7. Hot upgrade vs cold restart under load',
+  title: '9. Hot upgrade vs cold restart under load',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const runs = ctx.quick ? 2 : 3;
     const settle = ctx.quick ? 1000 : 2000;

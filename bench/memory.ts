@@ -1,4 +1,4 @@
-// 4. Memory: bytes per idle channel (heap after gc, and RSS), over 100,000 channels of the chat
+// 6. Memory: bytes per idle channel (heap after gc, and RSS), over 100,000 channels of the chat
 // example's logic. Each measurement runs in a fresh process (bench/lib/memory-probe.ts).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ function measure(mode: 'snapshot' | 'bare' | 'full', count: number, url = ''): P
 /** The memory benchmark. */
 export const memory: Bench = {
   id: 'memory',
-  title: '4. Memory per idle channel',
+  title: '6. Memory per idle channel',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const count = ctx.quick ? 20_000 : 100_000;
     const runs = ctx.quick ? 2 : 3;

@@ -1,4 +1,4 @@
-// 11. Redundant pairs on real `relup node` processes: the sequencer example (a number handed out
+// 14. Redundant pairs on real `relup node` processes: the sequencer example (a number handed out
 // once in the cluster) as a warm pair n1/n2 with the default lease timing, and one client asking
 // for the next number as fast as it can, resuming its session on whichever node answers after a
 // failure. Measured: a forced failover (command → partner active on scan, and the client's
@@ -81,7 +81,7 @@ class NumberClient {
 /** The relup-node redundancy benchmark. */
 export const redundancyNodes: Bench = {
   id: 'redundancy-nodes',
-  title: '11. Redundant pairs on relup node processes: failover, hard failure, standby failure',
+  title: '14. Redundant pairs on relup node processes: failover, hard failure, standby failure',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const server = await startNats();
     const logs = mkdtempSync(join(tmpdir(), 'relup-bench-pair-'));

@@ -1,4 +1,4 @@
-// 10. Redundant pairs: how long a pair is without an active on scan. Two runners of one warm (or
+// 13. Redundant pairs: how long a pair is without an active on scan. Two runners of one warm (or
 // legacy) pair in this process, each on its own connection to a local nats-server, default lease
 // timing (beat 250 ms, renew deadline 1 s, lease 1.5 s). Forced failover: from the command on
 // the active to the partner's transition to active on scan. Hard failure: the active stops dead
@@ -47,7 +47,7 @@ async function startPair(conns: NatsConnection[], url: string, service: string, 
 /** The redundancy benchmark. */
 export const redundancy: Bench = {
   id: 'redundancy',
-  title: '10. Redundant pairs: forced failover and hard failure of the active',
+  title: '13. Redundant pairs: forced failover and hard failure of the active',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const server = await startNats();
     const conns: NatsConnection[] = [];

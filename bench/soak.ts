@@ -1,4 +1,4 @@
-// 10. Soak: upgrade/downgrade round trips under load, in a fresh process (bench/lib/soak-probe.ts):
+// 12. Soak: upgrade/downgrade round trips under load, in a fresh process (bench/lib/soak-probe.ts):
 // heap and RSS growth per round trip, and every acknowledged say checked against history.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ const SETTLED_AT = 10;
 /** The soak benchmark. */
 export const soak: Bench = {
   id: 'soak',
-  title: '10. Soak: upgrade/downgrade round trips under load',
+  title: '12. Soak: upgrade/downgrade round trips under load',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const roundTrips = ctx.quick ? 40 : 200;
     const server = await startNats();

@@ -1,4 +1,4 @@
-// 6. Upgrade pause: first suspend to last resume (UpgradeReport.pauseMs) of a full hot upgrade
+// 8. Upgrade pause: first suspend to last resume (UpgradeReport.pauseMs) of a full hot upgrade
 // of examples/chat 1.0.0 → 1.1.0 with 1,000, 10,000 and 100,000 live channels, and the whole
 // upgrade time. Each up is followed by the down back to 1.0.0 (also measured), so every run
 // starts from the same release.
@@ -29,7 +29,7 @@ const k = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
 /** The upgrade pause benchmark. */
 export const upgradePause: Bench = {
   id: 'upgrade-pause',
-  title: '6. Upgrade pause',
+  title: '8. Upgrade pause',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const counts = [1_000, 10_000, 100_000];
     const server = await startNats();
