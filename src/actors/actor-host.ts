@@ -214,9 +214,14 @@ export class ActorHost {
       env.fail?.(new RelupError('ACTOR_STOPPED', `actor ${this.id} is ${this.state}`));
       return;
     }
+    // An idle running actor has an empty mailbox: the message is handled at once, without
+    // passing through the queue (measured: the queue's writes were ~6 % of a channel message).
+    if (!this.busy && this.state === 'running') {
+      this.pump(env);
+      return;
+    }
     if (!this.queue) this.queue = [];
     this.queue.push(env);
-    if (!this.busy && this.state === 'running') this.pump();
   }
 
   /**
@@ -355,27 +360,40 @@ export class ActorHost {
     this.end('shutdown', 'ACTOR_STOPPED');
   }
 
-  private pump(): void {
+  /** Handles `first` (a message that did not wait), then the mailbox in order, while running. */
+  private pump(first?: Envelope): void {
     this.busy = true;
-    const q = this.queue;
-    while (q && this.head < q.length && this.state === 'running') {
-      const env = q[this.head] as Envelope;
-      q[this.head++] = undefined as unknown as Envelope;
-      if (this.head > 1024 && this.head * 2 > q.length) {
-        q.splice(0, this.head);
-        this.head = 0;
-      }
-      const pending = this.process(env);
+    let env = first ?? this.take();
+    while (env !== undefined) {
+      const handled = env;
+      const pending = this.process(handled);
       if (pending) {
         pending.then(
           () => this.afterAsync(),
-          (err) => this.fail(err, env),
+          (err) => this.fail(err, handled),
         );
         return;
       }
+      env = this.state === 'running' ? this.take() : undefined;
     }
     this.busy = false;
     this.notifyIdle();
+  }
+
+  /** The next message of the mailbox, if any; a drained mailbox is emptied, so it keeps no slots. */
+  private take(): Envelope | undefined {
+    const q = this.queue;
+    if (!q || this.head >= q.length) return undefined;
+    const env = q[this.head] as Envelope;
+    q[this.head++] = undefined as unknown as Envelope;
+    if (this.head === q.length) {
+      q.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > q.length) {
+      q.splice(0, this.head);
+      this.head = 0;
+    }
+    return env;
   }
 
   private afterAsync(): void {

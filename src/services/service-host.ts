@@ -72,6 +72,14 @@ export class ServiceHost implements Child {
   /** Resolves when the service has stopped: the service host is a supervisor's child. */
   readonly exited: Promise<ExitReason>;
   private readonly channels = new Map<string, ChannelEntry>();
+  /**
+   * The same live entries by their subscription's id, which every message carries: finding a
+   * session this way skips decoding the subject and hashing the id (measured ~0.3 µs a message).
+   * An entry is here only while it is its session's current one.
+   */
+  private readonly bySubscription = new Map<number, ChannelEntry>();
+  /** Where the session id starts in a session subject. */
+  private readonly sessionAt: number;
   /** Persisted sessions whose state this version cannot restore: kept in the store, answered with why. */
   private readonly refused = new Map<string, { sub: Subscription; error: RelupError }>();
   private readonly group: string;
@@ -124,22 +132,21 @@ export class ServiceHost implements Child {
       true,
       (session, reason) => void this.closeChannel(session, reason),
     );
-    // The session is the last token of the subject: one callback for every channel.
-    const at = subjects.session('').length;
+    this.sessionAt = subjects.session('').length;
+    // One callback for every channel: the message says which subscription it came through.
     this.onSessionMessage = (err, msg) => {
       // A subscription error (e.g. a permission violation) closes it; there is no message.
       if (err) return;
-      const session = msg.subject.slice(at);
       const fence = this.deps.fence;
       if (!fence?.due()) {
-        this.deliver(session, msg);
+        this.deliver(msg);
         return;
       }
       // Another node may have taken the session over while this one was out of reach; once
       // ownership is checked, a session no longer here is answered as closed (the client
       // resumes it) and an unchecked one is refused, never served from a stale copy.
       fence.pass().then(
-        () => this.deliver(session, msg),
+        () => this.deliver(msg),
         (err: unknown) => respondError(msg, err),
       );
     };
@@ -234,7 +241,9 @@ export class ServiceHost implements Child {
     });
     const sub = nc.subscribe(subjects.session(session), { callback: this.onSessionMessage });
     const kept = this.deps.persistence?.keeps(this.name, 'channels') === true;
-    this.channels.set(session, {
+    const replaced = this.channels.get(session);
+    if (replaced) this.bySubscription.delete(replaced.sub.getID());
+    const entry: ChannelEntry = {
       actor,
       sub,
       adminProof,
@@ -249,7 +258,9 @@ export class ServiceHost implements Child {
         restored?.covered,
         restored?.pending,
       ),
-    });
+    };
+    this.channels.set(session, entry);
+    this.bySubscription.set(sub.getID(), entry);
     this.deps.registry.add(this.group, actor);
     return actor;
   }
@@ -294,7 +305,7 @@ export class ServiceHost implements Child {
   async closeChannel(session: string, reason: string): Promise<void> {
     const entry = this.channels.get(session);
     if (!entry) return;
-    this.channels.delete(session);
+    this.forget(session);
     // Drain, not unsubscribe: a request already routed to us still reaches deliver(), which
     // answers UNKNOWN_SESSION, instead of being dropped by the client and timing out.
     void entry.sub.drain().catch(() => {});
@@ -338,7 +349,7 @@ export class ServiceHost implements Child {
   private async discardChannel(session: string): Promise<void> {
     const entry = this.channels.get(session);
     if (!entry) return;
-    this.channels.delete(session);
+    this.forget(session);
     entry.sub.unsubscribe();
     this.deps.registry.remove(this.group, session);
     entry.actor.kill();
@@ -421,7 +432,7 @@ export class ServiceHost implements Child {
           error: String(err),
         }),
       );
-    this.channels.delete(session);
+    this.forget(session);
     this.deps.registry.remove(this.group, session);
     this.notify(session, { type: 'closed', reason, resumable: true });
   }
@@ -520,6 +531,7 @@ export class ServiceHost implements Child {
       this.deps.registry.remove(this.group, session);
     }
     this.channels.clear();
+    this.bySubscription.clear();
     this.exit('shutdown');
   }
 
@@ -603,12 +615,23 @@ export class ServiceHost implements Child {
     return { ...body, credentials: await issuer.issue(session, entry.clientKey) };
   }
 
-  private deliver(session: string, msg: Msg): void {
+  /** Takes a session's entry out of both tables: its messages are answered as for a closed session. */
+  private forget(session: string): void {
+    const entry = this.channels.get(session);
+    if (!entry) return;
+    this.channels.delete(session);
+    this.bySubscription.delete(entry.sub.getID());
+  }
+
+  private deliver(msg: Msg): void {
     // A redundant service answers only from its active: a fenced or superseded copy stays
     // silent, so the client hears the active (or nobody, and resumes) and never a stale state.
     const term = this.termHeaders();
     if (term === null) return;
-    const entry = this.channels.get(session);
+    let entry = this.bySubscription.get(msg.sid);
+    // The session is the last token of the subject, read only when the subscription is not a live channel's.
+    const session = entry?.actor.id ?? msg.subject.slice(this.sessionAt);
+    entry ??= this.channels.get(session);
     if (!entry) {
       respondError(
         msg,
