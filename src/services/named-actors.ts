@@ -23,7 +23,7 @@ import {
   type StoredMark,
   storedMark,
 } from './state-persistence.ts';
-import { fencedWrite, type TermGate, termHeaders, writeTerm } from './term-gate.ts';
+import { actsAlone, fencedWrite, type TermGate, termHeaders, writeTerm } from './term-gate.ts';
 
 /** Finds the logic and version for a named actor `<service>.<kind>.<key>`, or undefined. */
 export type LogicResolver = (
@@ -38,6 +38,9 @@ interface Owned extends StoredMark {
 }
 
 const NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2}$/;
+
+/** The service of a named actor `<service>.<kind>.<key>`. */
+const serviceOf = (name: string): string => name.slice(0, name.indexOf('.'));
 
 /**
  * Named actors, one live owner per name in the cluster: ownership is a KV entry taken with
@@ -100,7 +103,7 @@ export class NamedActors {
       }
       if (local) return local.actor.ask(event);
       // The active of a redundant service owns its actors: it claims them, whoever held them last.
-      if (attempt === 0 && this.actsAlone(name.slice(0, name.indexOf('.')))) {
+      if (attempt === 0 && actsAlone(this.terms, serviceOf(name))) {
         await this.ensure(name);
         if (this.owned.has(name)) continue;
       }
@@ -256,7 +259,7 @@ export class NamedActors {
 
   private recordWriter(p: StatePersistence, name: string, final: boolean): RecordWriter {
     return (snapshot, journalSeq) => {
-      const service = this.owned.get(name)?.service ?? name.split('.')[0] ?? '';
+      const service = serviceOf(name);
       const term = writeTerm(this.terms, service);
       if (term === null) return Promise.reject(fencedWrite(service, { name }));
       return p.store.putNamed({
@@ -293,11 +296,6 @@ export class NamedActors {
     await this.kv.delete(name).catch(() => {});
   }
 
-  /** True while this node is the active of the redundant service `service` and may act for it. */
-  private actsAlone(service: string): boolean {
-    return this.terms?.guards(service) === true && this.terms.stamp(service) !== undefined;
-  }
-
   /** Claims the name when it is free or its owner is gone; idempotent and single-flight. */
   private ensure(name: string): Promise<void> {
     let p = this.claiming.get(name);
@@ -325,7 +323,7 @@ export class NamedActors {
         // only the active may act for that service, so it takes the name over.
         if (
           owner !== this.presence.node &&
-          !this.actsAlone(found.service) &&
+          !actsAlone(this.terms, found.service) &&
           (await this.presence.isAlive(owner))
         )
           return;

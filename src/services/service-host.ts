@@ -30,7 +30,7 @@ import {
   type StoredMark,
   storedMark,
 } from './state-persistence.ts';
-import { fencedWrite, type TermGate, termHeaders, writeTerm } from './term-gate.ts';
+import { actsAlone, fencedWrite, type TermGate, termHeaders, writeTerm } from './term-gate.ts';
 
 /** What a service host needs from its node. */
 export interface ServiceHostDeps {
@@ -464,8 +464,7 @@ export class ServiceHost implements Child {
 
   /** True while only this node may serve the service: the active of its redundant pair, which may act now. */
   get servesAlone(): boolean {
-    const gate = this.deps.terms;
-    return gate?.guards(this.name) === true && gate.stamp(this.name) !== undefined;
+    return actsAlone(this.deps.terms, this.name);
   }
 
   /** What this node's messages for the service carry now (see termHeaders). */

@@ -15,6 +15,11 @@ export interface TermGate {
   stamp(service: string): TermStamp | undefined;
 }
 
+/** True while this node is the active of the redundant service `service` and may act for it. */
+export function actsAlone(gate: TermGate | undefined, service: string): boolean {
+  return gate?.guards(service) === true && gate.stamp(service) !== undefined;
+}
+
 /**
  * What this node's messages for `service` carry: undefined for a plain service; for a redundant
  * one the term headers while this node acts for it, null while it may not act (it then sends,

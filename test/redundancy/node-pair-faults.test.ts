@@ -13,24 +13,10 @@ import { readTerm, type TermStamp } from '../../src/nats/term-header.ts';
 import { Session } from '../../src/services/client.ts';
 import { command } from '../helpers/node-spawn.ts';
 import { TEST_TIMING } from './election-fixture.ts';
-import { LONG_LEASE, PairRig } from './node-pair-fixture.ts';
+import { LONG_LEASE, PairRig, resumeSession } from './node-pair-fixture.ts';
 import { SHUTDOWN_TABLE } from './shutdown-table.ts';
 
 const SUBJECTS = subjects();
-
-/** Resumes a session through the service's acceptor, retrying while no active admits it yet. */
-async function resume(nc: NatsConnection, session: string): Promise<Record<string, unknown>> {
-  const end = Date.now() + 20_000;
-  for (;;) {
-    const r = await nc
-      .request(SUBJECTS.connect('chat'), encode({ session }), { timeout: 2000 })
-      .then((m) => decode<Record<string, unknown>>(m.data))
-      .catch((err: Error) => ({ ok: false, error: { message: err.message } }));
-    if (r.ok) return r;
-    if (Date.now() > end) throw new Error(`cannot resume: ${JSON.stringify(r)}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
 
 /**
  * Sends session messages with a reply subject of its own each, so a second answer (from a
@@ -100,7 +86,7 @@ describe('redundancy - faults beyond the table, on two relup node processes', { 
       const s1 = pair.running.s1!;
       process.kill(s1.pid, 'SIGSTOP');
       await pair.until({ s2: 'active on scan' });
-      expect(await resume(nc, s.id)).toMatchObject({ ok: true, session: s.id });
+      expect(await resumeSession(nc, s.id)).toMatchObject({ ok: true, session: s.id });
       expect(await probe.send({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
       process.kill(s1.pid, 'SIGCONT');
       // Right after the pause the old active still has the session's subscription and its copy
@@ -122,7 +108,7 @@ describe('redundancy - faults beyond the table, on two relup node processes', { 
       // from the newer term's record, with every acknowledged message.
       await pair.act('server 2 hard failure');
       await pair.until({ s1: 'active on scan', s2: 'down' });
-      expect(await resume(nc, s.id)).toMatchObject({ ok: true, session: s.id });
+      expect(await resumeSession(nc, s.id)).toMatchObject({ ok: true, session: s.id });
       expect(await probe.send({ type: 'say', text: 'ten' })).toEqual({ ok: true, seq: 10 });
       const history = (await probe.send({ type: 'history' })) as { messages: { text: string }[] };
       expect(history.messages.map((m) => m.text)).toEqual(['one', 'two', ...says, 'nine', 'ten']);
@@ -146,7 +132,7 @@ describe('redundancy - faults beyond the table, on two relup node processes', { 
         expect(await probe.send({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
         await proxy.sever();
         await pair.until({ s2: 'active on scan' });
-        expect(await resume(nc, s.id)).toMatchObject({ ok: true, session: s.id });
+        expect(await resumeSession(nc, s.id)).toMatchObject({ ok: true, session: s.id });
         expect(await probe.send({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
         await proxy.restore();
         // The old active reconnects and subscribes to the session again: it must stay silent.
@@ -166,7 +152,7 @@ describe('redundancy - faults beyond the table, on two relup node processes', { 
         expect(hooks.s2).toContain('onScan:takeover');
         await pair.act('server 2 hard failure');
         await pair.until({ s1: 'active on scan', s2: 'down' });
-        expect(await resume(nc, s.id)).toMatchObject({ ok: true, session: s.id });
+        expect(await resumeSession(nc, s.id)).toMatchObject({ ok: true, session: s.id });
         const history = (await probe.send({ type: 'history' })) as { messages: { text: string }[] };
         expect(history.messages.map((m) => m.text)).toEqual(['one', 'two', ...says]);
       } finally {

@@ -126,6 +126,23 @@ export class PairRig {
   }
 }
 
+/**
+ * Resumes a session through chat's acceptor, retrying for up to 20 s while no node admits it yet
+ * (the old active parked it, or died; the new active admits it once its intake is open).
+ */
+export async function resumeSession(nc: NatsConnection, session: string): Promise<Record<string, unknown>> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const r = await nc
+      .request('relup.svc.chat.connect', encode({ session }), { timeout: 2000 })
+      .then((m) => decode<Record<string, unknown>>(m.data))
+      .catch((err: Error) => ({ ok: false, error: { message: err.message } }));
+    if (r.ok) return r;
+    if (Date.now() > end) throw new Error(`cannot resume: ${JSON.stringify(r)}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
 /** How a pair differs from the table's: another release, or a node reaching NATS another way (a proxy). */
 export interface PairOptions {
   release?: string;

@@ -4,7 +4,7 @@ import { Session } from '../../src/services/client.ts';
 import { command } from '../helpers/node-spawn.ts';
 import { relupctl } from '../helpers/relupctl.ts';
 import { TEST_TIMING } from './election-fixture.ts';
-import { PairRig } from './node-pair-fixture.ts';
+import { PairRig, resumeSession } from './node-pair-fixture.ts';
 import { driveRow } from './pair-model.ts';
 import { SHUTDOWN_TABLE } from './shutdown-table.ts';
 
@@ -35,19 +35,6 @@ describe('redundancy - the document table against two relup node processes', { t
     const { pair, nats, nc } = await rig.deployedPair();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'pair' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
-    const resume = async () => {
-      // The old active parked the session; the new active admits it once its intake is open.
-      const end = Date.now() + 20_000;
-      for (;;) {
-        const r = await nc
-          .request('relup.svc.chat.connect', encode({ session: s.id }), { timeout: 2000 })
-          .then((m) => decode<Record<string, unknown>>(m.data))
-          .catch((err: Error) => ({ ok: false, error: { message: err.message } }));
-        if (r.ok) return r;
-        if (Date.now() > end) throw new Error(`cannot resume: ${JSON.stringify(r)}`);
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    };
     // The operator's forced failover, through relupctl.
     const failover = await relupctl([
       'pair',
@@ -73,11 +60,11 @@ describe('redundancy - the document table against two relup node processes', { t
       '--json',
     ]);
     expect(JSON.parse(shown.stdout)).toMatchObject({ role: 'backup', state: 'active on scan', holder: 's2' });
-    expect(await resume()).toMatchObject({ ok: true, session: s.id, resumed: true });
+    expect(await resumeSession(nc, s.id)).toMatchObject({ ok: true, session: s.id, resumed: true });
     expect(await s.request({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
     await pair.act('server 2 hard failure');
     await pair.until({ s1: 'active on scan', s2: 'down' });
-    expect(await resume()).toMatchObject({ ok: true, session: s.id });
+    expect(await resumeSession(nc, s.id)).toMatchObject({ ok: true, session: s.id });
     expect(await s.request({ type: 'say', text: 'three' })).toEqual({ ok: true, seq: 3 });
     const history = await s.request({ type: 'history' });
     expect((history.messages as { text: string }[]).map((m) => m.text)).toEqual(['one', 'two', 'three']);
