@@ -1,7 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ObserveServer, startObserveServer } from '../../src/cli/observe/observe-server.ts';
 import { ControlClient } from '../../src/control/control-client.ts';
@@ -9,15 +7,7 @@ import { Session } from '../../src/services/client.ts';
 import { useNats } from '../helpers/nats-fixture.ts';
 import { useNodeProcesses } from '../helpers/node-process.ts';
 import { type ReleaseSandbox, releaseSandbox } from '../helpers/release-sandbox.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ARTIFACTS = `${ROOT}test-artifacts`;
-const BROWSER = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAS_BROWSER = existsSync(BROWSER);
-if (!HAS_BROWSER)
-  console.warn(
-    `observe page test skipped: no browser at ${BROWSER} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
-  );
+import { HAS_BROWSER, keepScreenshot, openBrowser } from './browser.ts';
 
 // The chat example's relup with a short wait among the checks, so the page can be seen mid-upgrade.
 const SLOW_CHECKS = `release: chat
@@ -79,10 +69,7 @@ describe.skipIf(!HAS_BROWSER)('relupctl observe: the operator page in a real bro
       actions: true,
       pollMs: 500,
     });
-    browser = await chromium.launch({ executablePath: BROWSER, headless: true, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    // The machine may be shared and busy: waits are generous, none is a measurement.
-    page.setDefaultTimeout(120_000);
+    ({ browser, page } = await openBrowser());
   }, 60_000);
 
   afterAll(async () => {
@@ -118,12 +105,7 @@ describe.skipIf(!HAS_BROWSER)('relupctl observe: the operator page in a real bro
     // Mid-upgrade: the first node's plan is listed while its checks run.
     const first = page.locator('[data-testid=upgrade][data-node=web-1]');
     await first.locator('[data-testid=steps] li').first().waitFor({ timeout: 15_000 });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({
-      path: `${ARTIFACTS}/observe-during-upgrade.png`,
-      fullPage: true,
-      timeout: 120_000,
-    });
+    await keepScreenshot(page, 'observe-during-upgrade');
     const answer = await (await done).json();
     expect(answer.ok, JSON.stringify(answer)).toBe(true);
     expect(answer.result.ok).toBe(true);
@@ -173,10 +155,6 @@ describe.skipIf(!HAS_BROWSER)('relupctl observe: the operator page in a real bro
       .toBe(2);
     expect(await page.locator('#chart-rate canvas').count()).toBe(1);
     await page.waitForTimeout(1200);
-    await page.screenshot({
-      path: `${ARTIFACTS}/observe-after-upgrade.png`,
-      fullPage: true,
-      timeout: 120_000,
-    });
+    await keepScreenshot(page, 'observe-after-upgrade');
   }, 300_000);
 });

@@ -192,12 +192,15 @@ function renderCharts() {
     $('chart-latency').textContent = '';
     state.charts.key = key;
     const axes = (label) => [{}, { label, size: 60 }];
+    // At least a minute of time axis, filled from the left: with one or two polls uPlot would otherwise span years.
+    const scales = { x: { time: true, range: (_u, min, max) => [min, Math.max(max, min + 60)] } };
     state.charts.rate = new uPlot(
       {
         title: 'requests / s',
         width,
         height: 170,
         axes: axes('req/s'),
+        scales,
         series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], width: 2 }))],
       },
       rateData(names),
@@ -209,6 +212,7 @@ function renderCharts() {
         width,
         height: 170,
         axes: axes('ms'),
+        scales,
         series: [
           {},
           ...names.flatMap((n, i) => [
@@ -281,8 +285,9 @@ function nodeCard(n, permanent) {
       const child = children.get(`service:${s.name}`);
       const named = (n.namedActors ?? []).filter((a) => a.startsWith(`${s.name}.`));
       const acceptor = s.acceptor.suspended ? 'suspended' : s.acceptor.ok ? 'accepting' : 'down';
+      const pair = (n.redundancy ?? []).find((p) => p.service === s.name);
       return `<tr><td colspan="5"><details data-key="${esc(key)}" ${state.expanded.has(key) ? 'open' : ''}>
-        <summary><b>${esc(s.name)}</b> ${esc(s.version)} · ${s.sessions} session${s.sessions === 1 ? '' : 's'} · acceptor ${acceptor} · ${esc(s.state?.durability ?? '')}</summary>
+        <summary><b>${esc(s.name)}</b> ${esc(s.version)} · ${s.sessions} session${s.sessions === 1 ? '' : 's'} · acceptor ${acceptor} · ${esc(s.state?.durability ?? '')}${pair ? pairLine(pair) : ''}</summary>
         <ul class="children">
           <li>supervisor child <code>service:${esc(s.name)}</code>: ${child ? `${child.running ? 'running' : 'stopped'}, ${child.restart}, restarts ${child.restarts}` : 'not supervised'}</li>
           <li>channels: ${s.sessions} (one actor per session)</li>
@@ -306,6 +311,18 @@ function nodeCard(n, permanent) {
       ${maint ? `<dt>maintenance</dt><dd>${maint}</dd>` : ''}
     </dl>
     <table>${services}</table>`;
+}
+
+// One side of a redundant pair: the role it was deployed with, what it does now, and the term
+// (the fencing token the active's replies carry), so an operator sees a failover as it happens.
+function pairLine(p) {
+  const acting = p.state.startsWith('active');
+  const t = p.lastTransition;
+  const last = t ? ` · last ${esc(t.event)}: ${esc(t.from)} → ${esc(t.to)}` : '';
+  // An active whose lease may have run out answers nothing: say so, it is why its clients wait.
+  const fenced = acting && !p.canAct ? ' · <span class="bad">fenced</span>' : '';
+  return `<div class="pair ${acting ? 'acting' : ''}" data-testid="pair-${esc(p.service)}" data-state="${esc(p.state)}" data-term="${p.term}">
+    pair ${esc(p.mode)} · ${esc(p.role)} · <b>${esc(p.state)}</b> · term ${p.term}${p.holder ? ` · lease ${esc(p.holder)}` : ''}${fenced}${last}</div>`;
 }
 
 function versions() {
