@@ -229,6 +229,7 @@ async function bootOn(
     lifecycle,
     table,
     heldAcceptors,
+    pairs: redundant,
     version: () => release.get().version,
     keepManual: (entry) => store.setManualMaintenance(id, entry),
   });
@@ -270,22 +271,24 @@ async function bootOn(
   const manual = await store.manualMaintenance(id);
   const inMaintenance = problems.length > 0 || manual !== undefined;
   const startNow = defs.filter((d) => !broken.has(d.name) && (!inMaintenance || d.requiredInMaintenance));
-  const pairs = startNow.flatMap((def) => {
+  const pairs = defs.flatMap((def) => {
     const spec = manifest.services.find((s) => s.name === def.name)?.redundant;
-    return spec ? [{ def, spec }] : [];
+    return spec && !broken.has(def.name) ? [{ def, spec }] : [];
   });
+  // A redundant service maintenance holds is held by its pair (withdrawn until maintenance ends), not by the table.
+  const heldPairs = new Set(pairs.filter(({ def }) => !startNow.includes(def)).map(({ def }) => def.name));
   for (const d of defs) {
     if (broken.has(d.name)) {
       table.markBroken(d);
       maintenance.refuseConnects(d.name);
-    } else if (!startNow.includes(d)) maintenance.holdAtBoot(d);
+    } else if (!startNow.includes(d) && !heldPairs.has(d.name)) maintenance.holdAtBoot(d);
   }
   try {
     // One node-wide cleanUpOnRestart phase before anything starts, for every service of the release.
     await restartModes.cleanUpAtBoot(defs);
     for (const def of startNow) if (!redundant.guards(def.name)) await table.add(def);
     // A redundant service starts through its pair: here only if the pair names this node.
-    await redundant.start(
+    const withdrawn = await redundant.start(
       {
         nc,
         node: id,
@@ -298,7 +301,9 @@ async function bootOn(
       },
       pairs,
       restartModes.incarnations().previous ? 'restart' : 'deploy',
+      heldPairs,
     );
+    for (const name of withdrawn) maintenance.refuseConnects(name);
   } catch (err) {
     // As a supervisor whose initial children fail: those started are stopped again.
     await root.stop();

@@ -7,6 +7,7 @@ import { PairControl } from '../redundancy/pair-control.ts';
 import {
   type PairHost,
   PairRunner,
+  type PairRunnerOptions,
   type PairStatus,
   type PairTransitionEvent,
 } from '../redundancy/pair-runner.ts';
@@ -52,6 +53,8 @@ export class RedundantServices implements TermGate, IdleServices {
   private table: ServiceTable | undefined;
   private readonly runners = new Map<string, PairRunner>();
   private readonly controls: PairControl[] = [];
+  /** The services whose pair this node stepped out of for maintenance, to rejoin when it ends. */
+  private readonly withdrawn = new Set<string>();
 
   /** Records the services the release declares redundant (before anything starts). */
   declare(services: readonly string[]): void {
@@ -76,42 +79,73 @@ export class RedundantServices implements TermGate, IdleServices {
 
   /**
    * Starts the pairs this node is part of; `restart` when an earlier run of this node id
-   * existed, else `deploy`. A service whose pair names two other nodes does not run here.
+   * existed, else `deploy`. A service whose pair names two other nodes does not run here. The
+   * pairs of `held` services (the node boots in maintenance) stay withdrawn until {@link rejoin}.
+   * Returns the services of the pairs it holds withdrawn.
    */
   async start(
     deps: RedundantServicesDeps,
     services: readonly RedundantService[],
     reason: 'deploy' | 'restart',
-  ): Promise<void> {
+    held: ReadonlySet<string> = new Set(),
+  ): Promise<string[]> {
     this.table = deps.table;
     for (const { def, spec } of services) {
       if (spec.primary !== deps.node && spec.backup !== deps.node) continue;
       this.defs.set(def.name, def);
-      const runner = await PairRunner.start(
-        deps.nc,
-        {
-          service: def.name,
-          node: deps.node,
-          primary: spec.primary,
-          backup: spec.backup,
-          mode: spec.mode,
-          ...(spec.timing && { timing: spec.timing }),
-          // A node's boot takes seconds on a loaded machine: a new pair's backup waits that long
-          // for its primary, so a deploy of both ends with the primary active, as declared.
-          deployGraceMs: Math.max(leaseTiming(spec.timing).leaseMs, DEPLOY_GRACE_MS),
-          ...(def.redundancy && { hooks: def.redundancy }),
-          host: this.hostOf(deps, def),
-          ...(deps.replicas !== undefined && { replicas: deps.replicas }),
-          onTransition: (e) => {
-            PairControl.publish(deps.nc, e, deps.prefix);
-            deps.onTransition(e);
-          },
+      const opts: PairRunnerOptions = {
+        service: def.name,
+        node: deps.node,
+        primary: spec.primary,
+        backup: spec.backup,
+        mode: spec.mode,
+        ...(spec.timing && { timing: spec.timing }),
+        // A node's boot takes seconds on a loaded machine: a new pair's backup waits that long
+        // for its primary, so a deploy of both ends with the primary active, as declared.
+        deployGraceMs: Math.max(leaseTiming(spec.timing).leaseMs, DEPLOY_GRACE_MS),
+        ...(def.redundancy && { hooks: def.redundancy }),
+        host: this.hostOf(deps, def),
+        ...(deps.replicas !== undefined && { replicas: deps.replicas }),
+        onTransition: (e) => {
+          PairControl.publish(deps.nc, e, deps.prefix);
+          deps.onTransition(e);
         },
-        reason,
-      );
+      };
+      const withdrawn = held.has(def.name);
+      const runner = withdrawn
+        ? PairRunner.withdrawn(deps.nc, opts)
+        : await PairRunner.start(deps.nc, opts, reason);
+      if (withdrawn) this.withdrawn.add(def.name);
       this.runners.set(def.name, runner);
       this.controls.push(PairControl.serve(deps.nc, () => runner, def.name, deps.node, deps.prefix));
     }
+    return [...this.withdrawn];
+  }
+
+  /**
+   * Steps this node out of the pair of every redundant service maintenance does not keep: an
+   * active hands the service over first (its sessions parked for the partner, which takes it on
+   * scan), a standby stops standing by, and neither is elected until {@link rejoin}. Returns
+   * the services withdrawn.
+   */
+  async withdraw(keeps: (def: ServiceDefinition) => boolean): Promise<string[]> {
+    const out: string[] = [];
+    for (const [service, runner] of this.runners) {
+      const def = this.table?.get(service)?.def ?? this.defs.get(service);
+      if (this.withdrawn.has(service) || (def && keeps(def))) continue;
+      await runner.withdraw();
+      this.withdrawn.add(service);
+      out.push(service);
+    }
+    return out;
+  }
+
+  /** Rejoins every pair this node stepped out of (a standby again, campaigning); returns their services. */
+  async rejoin(): Promise<string[]> {
+    const out = [...this.withdrawn];
+    this.withdrawn.clear();
+    for (const service of out) await this.runners.get(service)?.rejoin();
+    return out;
   }
 
   /**

@@ -17,7 +17,8 @@ export type HookReason =
   | 'operator'
   | 'fenced'
   | 'recovered'
-  | 'superseded';
+  | 'superseded'
+  | 'maintenance';
 
 /** Where one node is with one redundant service; transitional phases run effects, then take `next`. */
 export type Phase =
@@ -58,7 +59,7 @@ export interface PairNodeState {
 
 /** What happens to a node, from its election, its operator or its process. */
 export type PairNodeEvent =
-  | { type: 'start'; reason: 'deploy' | 'restart' }
+  | { type: 'start'; reason: 'deploy' | 'restart' | 'maintenance' }
   | { type: 'elected'; term: number; scan: Scan; reason: HandOver }
   | { type: 'suspect' }
   | { type: 'renewed' }
@@ -67,6 +68,8 @@ export type PairNodeEvent =
   | { type: 'scan'; scan: Scan }
   | { type: 'shutdown' }
   | { type: 'undeploy' }
+  /** Maintenance: this node steps out of the pair (an active hands over first) until a `start`. */
+  | { type: 'withdraw' }
   | { type: 'done' };
 
 /** What the node must do, in order, for a transition. */
@@ -134,6 +137,16 @@ function stopping(s: PairNodeState, reason: HookReason, flush: boolean): PairEff
   return out;
 }
 
+// An active leaving the pair here: the service stops, the lease goes in `scan` for `handOver`, the node resigns.
+function leave(s: PairNodeState, reason: HookReason, scan: Scan, handOver: HandOver): PairStep {
+  const effects: PairEffect[] = [
+    ...stopping(s, reason, true),
+    { type: 'release', scan, reason: handOver },
+    { type: 'resign' },
+  ];
+  return go(s, 'stopping', 'down', effects, { started: false });
+}
+
 /**
  * The transition function of one node for one redundant service: pure, effects as data. Hooks
  * are effects of the transition that runs them, so each runs exactly once per transition, and
@@ -171,8 +184,10 @@ export function pairTransition(s: PairNodeState, e: PairNodeEvent): PairStep {
           return go(s, 'promoting', 'active', effects, { term: e.term, scan: e.scan, started: true });
         }
         case 'shutdown':
-        case 'undeploy': {
-          const effects: PairEffect[] = s.started ? [hook('shutdown', e.type), { type: 'stopService' }] : [];
+        case 'undeploy':
+        case 'withdraw': {
+          const reason = e.type === 'withdraw' ? 'maintenance' : e.type;
+          const effects: PairEffect[] = s.started ? [hook('shutdown', reason), { type: 'stopService' }] : [];
           effects.push({ type: 'resign' });
           return go(s, 'stopping', 'down', effects, { started: false });
         }
@@ -203,29 +218,13 @@ export function pairTransition(s: PairNodeState, e: PairNodeEvent): PairStep {
         }
         case 'shutdown':
           // The partner inherits off scan, as from an engine taken off scan before it stops.
-          return go(
-            s,
-            'stopping',
-            'down',
-            [
-              ...stopping(s, 'shutdown', true),
-              { type: 'release', scan: 'off', reason: 'shutdown' },
-              { type: 'resign' },
-            ],
-            { started: false },
-          );
+          return leave(s, 'shutdown', 'off', 'shutdown');
         case 'undeploy':
-          return go(
-            s,
-            'stopping',
-            'down',
-            [
-              ...stopping(s, 'undeploy', true),
-              { type: 'release', scan: s.scan, reason: 'undeploy' },
-              { type: 'resign' },
-            ],
-            { started: false },
-          );
+          return leave(s, 'undeploy', s.scan, 'undeploy');
+        case 'withdraw':
+          // As a forced failover for the partner (it takes the service in this tenure's scan
+          // state), but this node then leaves the pair: it is not elected until it starts again.
+          return leave(s, 'maintenance', s.scan, 'failover');
         case 'suspect':
           return go(
             s,
@@ -251,18 +250,21 @@ export function pairTransition(s: PairNodeState, e: PairNodeEvent): PairStep {
           return superseded(s, false);
         case 'shutdown':
         case 'undeploy':
+        case 'withdraw': {
+          const withdraw = e.type === 'withdraw';
           return go(
             s,
             'stopping',
             'down',
             [
-              hook('shutdown', e.type),
+              hook('shutdown', withdraw ? 'maintenance' : e.type),
               { type: 'stopService' },
-              { type: 'release', scan: s.scan, reason: e.type },
+              { type: 'release', scan: s.scan, reason: withdraw ? 'failover' : e.type },
               { type: 'resign' },
             ],
             { started: false },
           );
+        }
         default:
           return ignore('this node is fenced: it may have lost its lease');
       }

@@ -147,6 +147,11 @@ export class PairRunner {
     return r;
   }
 
+  /** This node's side of the pair, kept out of it until {@link rejoin} (a node that boots in maintenance). */
+  static withdrawn(nc: NatsConnection, opts: PairRunnerOptions): PairRunner {
+    return new PairRunner(nc, opts);
+  }
+
   /** The pair as this node sees it. */
   status(): PairStatus {
     const v = this.election?.view();
@@ -178,6 +183,19 @@ export class PairRunner {
   /** Takes the active on or off scan (operator). */
   setScan(scan: Scan): Promise<void> {
     return this.command({ type: 'scan', scan });
+  }
+
+  /**
+   * Steps this node out of the pair for maintenance: an active hands the service over first, as
+   * in a forced failover; it is not elected again until {@link rejoin}.
+   */
+  withdraw(): Promise<void> {
+    return this.send({ type: 'withdraw' });
+  }
+
+  /** Ends a withdrawal: a standby again (a warm one runs the service off scan), campaigning. */
+  rejoin(): Promise<void> {
+    return this.send({ type: 'start', reason: 'maintenance' });
   }
 
   /** Graceful shutdown of the pair on this node: hooks run, an active hands over off scan. */

@@ -56,6 +56,8 @@ describe('redundancy - the node transition function', () => {
     { type: 'scan', scan: 'off' },
     { type: 'shutdown' },
     { type: 'undeploy' },
+    { type: 'withdraw' },
+    { type: 'start', reason: 'maintenance' },
   ];
 
   // Every state reachable from down, both modes, both roles, by any sequence of events.
@@ -131,6 +133,41 @@ describe('redundancy - the node transition function', () => {
       if (s.phase === 'down') expect(s.started).toBe(false);
       if (s.phase === 'active' || s.phase === 'fenced') expect(s.started).toBe(true);
     }
+  });
+
+  it('withdraw (maintenance): an active hands the service over on scan and leaves the pair; a standby leaves; start rejoins', () => {
+    const warm = initialPairState('warm', 'primary');
+    const active = { ...warm, phase: 'active' as const, started: true, term: 3, scan: 'on' as const };
+    const out = pairTransition(active, { type: 'withdraw' });
+    expect(out.effects).toEqual([
+      { type: 'holdIntake' },
+      { type: 'hook', hook: 'offScan', reason: 'maintenance' },
+      { type: 'flush' },
+      { type: 'hook', hook: 'shutdown', reason: 'maintenance' },
+      { type: 'stopService' },
+      // As a forced failover for the partner: it takes the service on scan.
+      { type: 'release', scan: 'on', reason: 'failover' },
+      { type: 'resign' },
+    ]);
+    const down = pairTransition(out.state, { type: 'done' }).state;
+    expect(down).toMatchObject({ phase: 'down', started: false });
+    const standby = { ...warm, phase: 'standby' as const, started: true };
+    expect(pairTransition(standby, { type: 'withdraw' }).effects).toEqual([
+      { type: 'hook', hook: 'shutdown', reason: 'maintenance' },
+      { type: 'stopService' },
+      { type: 'resign' },
+    ]);
+    const legacy = { ...initialPairState('legacy', 'backup'), phase: 'standby' as const };
+    const gone = pairTransition(legacy, { type: 'withdraw' });
+    expect(gone.effects).toEqual([{ type: 'resign' }]);
+    const out2 = pairTransition(gone.state, { type: 'done' }).state;
+    expect(out2).toMatchObject({ phase: 'down', started: false });
+    expect(pairTransition(out2, { type: 'withdraw' }).ignored).toMatch(/down/);
+    expect(pairTransition(down, { type: 'start', reason: 'maintenance' }).effects).toEqual([
+      { type: 'startService' },
+      { type: 'hook', hook: 'startup', reason: 'maintenance' },
+      { type: 'campaign' },
+    ]);
   });
 
   it('a fenced active does not take a forced failover and stays fenced', () => {

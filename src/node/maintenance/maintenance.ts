@@ -10,6 +10,14 @@ import type { ServiceTable } from '../service-table.ts';
 import { countdown, disconnectClients, notifyClients } from './clients.ts';
 import type { HeldAcceptors } from './held-acceptors.ts';
 
+/** The node's side of its redundant pairs, which maintenance steps out of and back into. */
+export interface PairMembership {
+  /** Steps out of the pair of every redundant service `keeps` does not keep; resolves with those services. */
+  withdraw(keeps: (def: ServiceDefinition) => boolean): Promise<string[]>;
+  /** Steps back into every pair stepped out of; resolves with those services. */
+  rejoin(): Promise<string[]>;
+}
+
 /** What maintenance works on. */
 export interface MaintenanceDeps {
   nc: NatsConnection;
@@ -17,6 +25,7 @@ export interface MaintenanceDeps {
   lifecycle: Actor<typeof lifecycleMachine>;
   table: ServiceTable;
   heldAcceptors: HeldAcceptors;
+  pairs: PairMembership;
   /** The running release's version, for messages. */
   version: () => string;
   /** Keeps a manual maintenance (undefined: forgets it), so a restart does not end it. */
@@ -75,7 +84,7 @@ export class Maintenance {
     this.deps.heldAcceptors.hold(def.name);
   }
 
-  /** Refuses connects to a service that does not start (a dependency error). */
+  /** Refuses connects to a service that does not run here (a dependency error, a pair stepped out of at boot). */
   refuseConnects(service: string): void {
     this.deps.heldAcceptors.hold(service);
   }
@@ -97,8 +106,9 @@ export class Maintenance {
 
   /**
    * Enters maintenance mode: tells every client, counts the grace period down, tells them again,
-   * disconnects everyone but super-admins, stops the services not required in maintenance, and
-   * from then on refuses new sessions except super-admins'.
+   * hands redundant services over to their partners, disconnects everyone but super-admins,
+   * stops the services not required in maintenance, and from then on refuses new sessions
+   * except super-admins'.
    */
   async enter(req: MaintenanceRequest = {}): Promise<MaintenanceResult> {
     const { table, heldAcceptors, nc, log, lifecycle } = this.deps;
@@ -138,10 +148,15 @@ export class Maintenance {
     // An operator's maintenance outlives a restart; automatic reasons are found again at boot.
     if ((req.reason ?? 'manual') === 'manual')
       await this.deps.keepManual({ message, since, ...(req.until && { until: req.until }) });
+    const keeps = (def: ServiceDefinition) =>
+      def.requiredInMaintenance === true || this.allowed.has(`service:${def.name}`);
+    // A redundant service goes to its partner before anyone is disconnected: its sessions are
+    // parked for the partner, which keeps serving them, not closed.
+    const stopped = await this.deps.pairs.withdraw(keeps);
+    for (const name of stopped) heldAcceptors.hold(name);
     const disconnected = await this.disconnect({ reason: `maintenance: ${message}`, keepSuperAdmins: true });
-    const stopped: string[] = [];
     for (const host of table.hostsNow()) {
-      if (host.def.requiredInMaintenance || this.allowed.has(`service:${host.name}`)) continue;
+      if (keeps(host.def)) continue;
       table.hold(host.def);
       await table.remove(host.name);
       heldAcceptors.hold(host.name);
@@ -154,8 +169,9 @@ export class Maintenance {
   }
 
   /**
-   * Clears one maintenance reason; when none is left the node is ready again and the services
-   * maintenance stopped are started (except disabled or broken ones).
+   * Clears one maintenance reason; when none is left the node is ready again, the services
+   * maintenance stopped are started (except disabled or broken ones) and the pairs it stepped
+   * out of are joined again.
    */
   async leave(reason: MaintenanceReason = 'manual'): Promise<LeaveResult> {
     const { table, heldAcceptors, log, lifecycle } = this.deps;
@@ -179,6 +195,10 @@ export class Maintenance {
         heldAcceptors.release(def.name);
         await table.add(def);
         started.push(def.name);
+      }
+      for (const name of await this.deps.pairs.rejoin()) {
+        heldAcceptors.release(name);
+        started.push(name);
       }
       log.info({ started }, 'maintenance mode off');
     }

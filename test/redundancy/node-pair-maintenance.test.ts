@@ -1,0 +1,116 @@
+// Maintenance on one node of a redundant pair, on two real `relup node` processes serving chat:
+// the node steps out of the pair (an active hands the service over first, as in a forced
+// failover, so the partner keeps serving its sessions), is not elected while in maintenance,
+// and comes back as a member when it ends (a warm standby runs the service again, a legacy one
+// runs nothing; with no active left, it takes the service itself).
+
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Session } from '../../src/services/client.ts';
+import { command } from '../helpers/node-spawn.ts';
+import { TEST_TIMING } from './election-fixture.ts';
+import { PairRig, resumeSession } from './node-pair-fixture.ts';
+
+/** The services a node runs now, from its status. */
+async function running(nc: NatsConnection, node: string): Promise<string[]> {
+  const status = await command(nc, node, 'status');
+  return (status.services as { name: string }[]).map((s) => s.name);
+}
+
+describe('redundancy - maintenance on one node of a pair, on two relup node processes', {
+  timeout: 120_000,
+}, () => {
+  let rig: PairRig;
+  beforeAll(async () => {
+    rig = await PairRig.create();
+  });
+  afterEach(() => rig.cleanUp());
+  afterAll(() => rig.sandbox.remove());
+
+  it('maintenance on the warm active: the partner takes the service on scan with every acknowledged message; maintenance off brings it back as the standby', async () => {
+    const { pair, nc } = await rig.deployedPair({ mode: 'warm' });
+    const s = await Session.open(nc, 'chat', { user: 'ada', room: 'm1' });
+    expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
+    pair.hooksSince();
+    const on = await command(nc, 's1', 'maintenance', { on: true, message: 'disk swap' });
+    expect(on).toMatchObject({ state: 'maintenance', stopped: ['chat'] });
+    await pair.until({ s1: 'down', s2: 'active on scan' });
+    // s1 ran the hooks of an active stepping out; s2 those of a warm standby taking over on scan.
+    expect(pair.hooksSince()).toEqual({
+      s1: ['offScan:maintenance', 'shutdown:maintenance'],
+      s2: ['onScan:failover'],
+    });
+    expect(await running(nc, 's1')).toEqual([]);
+    // The session was handed over, not closed: it resumes on s2 and goes on counting.
+    expect(await resumeSession(nc, s.id)).toMatchObject({ ok: true, session: s.id });
+    expect(await s.request({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
+    // New sessions are admitted meanwhile (by s2; a connect that reaches s1 is passed on).
+    const fresh = [];
+    for (let i = 0; i < 4; i++)
+      fresh.push(await Session.open(nc, 'chat', { user: `u${i}`, room: `m1-${i}` }));
+    for (const f of fresh) expect(await f.request({ type: 'say', text: 'hi' })).toEqual({ ok: true, seq: 1 });
+
+    const off = await command(nc, 's1', 'maintenance', { on: false });
+    expect(off).toMatchObject({ state: 'ready', started: ['chat'] });
+    await pair.until({ s1: 'standby', s2: 'active on scan' });
+    expect(pair.hooksSince()).toEqual({ s1: ['startup:maintenance'], s2: [] });
+    expect(await running(nc, 's1')).toEqual(['chat']);
+    expect(await s.request({ type: 'say', text: 'three' })).toEqual({ ok: true, seq: 3 });
+    const history = (await s.request({ type: 'history' })) as { messages: { text: string }[] };
+    expect(history.messages.map((m) => m.text)).toEqual(['one', 'two', 'three']);
+  });
+
+  it('maintenance on the legacy standby: it is not elected while in maintenance, even when the active dies; maintenance off makes it the active with the session', async () => {
+    const { pair, nc } = await rig.deployedPair({ mode: 'legacy' });
+    const s = await Session.open(nc, 'chat', { user: 'bo', room: 'm2' });
+    expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
+    pair.hooksSince();
+    expect(await command(nc, 's2', 'maintenance', { on: true, message: 'kernel update' })).toMatchObject({
+      state: 'maintenance',
+      stopped: ['chat'],
+    });
+    await pair.until({ s1: 'active on scan', s2: 'down' });
+    // A legacy standby runs nothing: stepping out runs no hook, and the active is untouched.
+    expect(pair.hooksSince()).toEqual({ s1: [], s2: [] });
+    expect(await s.request({ type: 'say', text: 'two' })).toEqual({ ok: true, seq: 2 });
+
+    await pair.act('server 1 hard failure');
+    // Nothing to wait for but time: two leases pass and nobody takes over, the node in
+    // maintenance stays out of the pair.
+    await new Promise((r) => setTimeout(r, 2 * TEST_TIMING.leaseMs));
+    expect(await pair.state('s2')).toBe('down');
+    expect(await running(nc, 's2')).toEqual([]);
+
+    expect(await command(nc, 's2', 'maintenance', { on: false })).toMatchObject({
+      state: 'ready',
+      started: ['chat'],
+    });
+    await pair.until({ s2: 'active on scan' });
+    expect(pair.hooksSince().s2).toEqual(['startup:takeover', 'onScan:takeover']);
+    expect(await resumeSession(nc, s.id)).toMatchObject({ ok: true, session: s.id });
+    expect(await s.request({ type: 'say', text: 'three' })).toEqual({ ok: true, seq: 3 });
+  });
+  it('a node that restarts in maintenance keeps out of its pair until maintenance ends, then stands by again', async () => {
+    const { pair, nc } = await rig.deployedPair({ mode: 'warm' });
+    expect(await command(nc, 's2', 'maintenance', { on: true, message: 'memory test' })).toMatchObject({
+      stopped: ['chat'],
+    });
+    await pair.until({ s1: 'active on scan', s2: 'down' });
+    await pair.act('graceful shutdown of server 2');
+    pair.hooksSince();
+    await pair.boot('s2');
+    // The operator's maintenance outlived the restart: the pair is there, withdrawn, the service not running.
+    expect(await command(nc, 's2', 'status')).toMatchObject({
+      state: 'maintenance',
+      services: [],
+      redundancy: [{ service: 'chat', state: 'down' }],
+    });
+    expect(await command(nc, 's2', 'maintenance', { on: false })).toMatchObject({
+      state: 'ready',
+      started: ['chat'],
+    });
+    await pair.until({ s1: 'active on scan', s2: 'standby' });
+    expect(pair.hooksSince()).toEqual({ s1: [], s2: ['startup:maintenance'] });
+    expect(await running(nc, 's2')).toEqual(['chat']);
+  });
+});
