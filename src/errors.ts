@@ -23,7 +23,8 @@ export const ErrorCodes = {
   BAD_SIGNATURE: 'the command signature is invalid or its key is not a trusted operator key',
   COMMAND_EXPIRED: 'the signed command was issued too long ago or too far in the future',
   REPLAYED_COMMAND: 'a signed command with that nonce was already received',
-  FORBIDDEN: 'the sender may not reach that subject (only nodes reach named actors)',
+  FORBIDDEN:
+    'the sender may not reach that subject, or read the answers on it (only nodes reach named actors)',
   // NATS
   NATS_UNAVAILABLE: 'the NATS server cannot be reached',
   NATS_SERVER_MISSING: 'nats-server is not installed',

@@ -1,6 +1,11 @@
-import { createInbox, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import {
+  createInbox,
+  type NatsConnection,
+  PermissionViolationError,
+  type Subscription,
+} from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import { renderError } from '../errors.ts';
+import { RelupError, renderError, toRelupError } from '../errors.ts';
 import { decode } from '../nats/codec.ts';
 import { respondOk } from '../nats/reply.ts';
 import { subjects } from '../nats/subjects.ts';
@@ -50,7 +55,8 @@ export function serveDiscovery(node: NodeApi, log?: Logger): Subscription {
 /**
  * Scatter-gather on `relup.discover`: every node answers with its status. Collects answers
  * until none came for `quietMs` (or `maxWaitMs` passed) and returns them sorted by node id;
- * no node at all returns `[]` at once (NATS answers "no responders").
+ * no node at all returns `[]` at once (NATS answers "no responders"); answers this user may not
+ * read (its inbox prefix refused by the server) reject with FORBIDDEN, never look like no node.
  */
 export async function discover(nc: NatsConnection, opts: DiscoverOptions = {}): Promise<DiscoveredNode[]> {
   const quietMs = opts.quietMs ?? 250;
@@ -59,19 +65,22 @@ export async function discover(nc: NatsConnection, opts: DiscoverOptions = {}): 
   // A plain inbox rather than requestMany: its 'stall' strategy ignores the stall time when
   // the request is not multiplexed, and the quiet period here is the caller's to choose.
   const inbox = createInbox(opts.inboxPrefix);
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     let quiet: ReturnType<typeof setTimeout> | undefined;
-    const finish = () => {
+    const finish = (err?: Error) => {
       clearTimeout(quiet);
       clearTimeout(overall);
       sub.unsubscribe();
-      resolve();
+      if (err) reject(err);
+      else resolve();
     };
     const overall = setTimeout(finish, maxWaitMs);
     const sub = nc.subscribe(inbox, {
       callback: (err, msg) => {
-        // "No responders": a status message with no body. Errors end the gathering as well.
-        if (err || (msg.data.length === 0 && msg.headers?.code === 503)) return finish();
+        // The answers cannot reach us (the user may not subscribe to the inbox): an error, not "no node".
+        if (err) return finish(inboxError(err, inbox));
+        // "No responders": a status message with no body.
+        if (msg.data.length === 0 && msg.headers?.code === 503) return finish();
         try {
           const body = decode<DiscoveredNode>(msg.data);
           if (body && typeof body === 'object' && typeof body.node === 'string') found.set(body.node, body);
@@ -85,4 +94,14 @@ export async function discover(nc: NatsConnection, opts: DiscoverOptions = {}): 
     nc.publish(subjects(opts.prefix).discover, undefined, { reply: inbox });
   });
   return [...found.values()].sort((a, b) => a.node.localeCompare(b.node));
+}
+
+function inboxError(err: Error, inbox: string): RelupError {
+  if (err instanceof PermissionViolationError)
+    return new RelupError(
+      'FORBIDDEN',
+      `the NATS server does not let this user read discovery's answers on ${inbox} (is the inbox prefix one it may subscribe to?)`,
+      { subject: inbox },
+    );
+  return toRelupError(err, 'NATS_UNAVAILABLE');
 }

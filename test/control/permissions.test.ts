@@ -114,6 +114,18 @@ describe('NATS permissions of docker/nats-auth.conf', () => {
     expect(JSON.parse(out.stdout)).toMatchObject([{ node: 'p1' }]);
   });
 
+  it('discovery whose answers the user may not read fails FORBIDDEN instead of finding no node', async () => {
+    const op = await as('operator');
+    await expect(discover(op, { maxWaitMs: 2000 })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // relupctl with a client's credentials: it says why and exits non-zero (it printed [] and exited 0).
+    const out = await relupctl(['--nats', server.url, '--json', 'status'], {
+      RELUP_NATS_USER: 'client',
+      RELUP_NATS_PASS: 'client-dev-password',
+    });
+    expect(out.code).not.toBe(0);
+    expect(out.stdout + out.stderr).toMatch(/FORBIDDEN/);
+  });
+
   it('a node cannot command another node nor open a barrier', async () => {
     const other = await as('node');
     for (const subject of ['relup.ctl.p1', 'relup.barrier.x.go']) {
