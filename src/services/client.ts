@@ -19,7 +19,17 @@ export interface SessionOptions {
    * default the server the opening connection is on.
    */
   servers?: string | string[];
+  /**
+   * How long a request may spend resuming the session when no node serves it (its node handed it
+   * over, stopped or died): the request reconnects with the session id, retrying while no node
+   * admits it yet, then sends the message again. Default 0: such a request fails UNKNOWN_SESSION
+   * at once. Only a message no node received is sent again; a timeout is never retried.
+   */
+  resumeWithinMs?: number;
 }
+
+/** Errors of a resume that another try will not change. */
+const FINAL_RESUME_ERRORS = new Set(['UNKNOWN_SESSION', 'BAD_MESSAGE', 'FORBIDDEN']);
 
 /** The session's own connection and the credentials it signs in with (JWT auth). */
 interface OwnConnection {
@@ -45,6 +55,9 @@ export class Session {
     private readonly pushSub: Subscription,
     private readonly timeoutMs: number,
     private readonly own: OwnConnection | undefined,
+    /** Reconnects with the session id (and what proved the session's standing when it opened). */
+    private readonly reconnect: () => Promise<{ credentials?: SessionCredentials }>,
+    private readonly resumeWithinMs: number,
   ) {
     if (own) this.scheduleRenewal();
   }
@@ -83,7 +96,23 @@ export class Session {
       },
     });
     await conn.flush();
-    return new Session(conn, subjects, body.session, pushSub, timeoutMs, own);
+    // A resume presents what the open did: the key the session is bound to, a super-admin's token.
+    const standing = {
+      ...(payload.role !== undefined && { role: payload.role }),
+      ...(payload.token !== undefined && { token: payload.token }),
+      ...(user && { key: user.getPublicKey() }),
+    };
+    const reconnect = () => connectTo({ ...standing, session: body.session });
+    return new Session(
+      conn,
+      subjects,
+      body.session,
+      pushSub,
+      timeoutMs,
+      own,
+      reconnect,
+      opts.resumeWithinMs ?? 0,
+    );
   }
 
   /** When the session's credentials expire (ms since the epoch); undefined without JWT auth. */
@@ -91,16 +120,48 @@ export class Session {
     return this.own?.credentials.expires;
   }
 
-  /** Sends a message and waits for the reply body; an error reply throws a RelupError. */
-  request(message: { type: string; [k: string]: unknown }): Promise<Record<string, unknown>> {
-    return request(
-      this.nc,
-      this.subjects.session(this.id),
-      message,
-      this.timeoutMs,
-      () =>
-        new RelupError('UNKNOWN_SESSION', `session ${this.id} is unknown or closed`, { session: this.id }),
-    ) as Promise<Record<string, unknown>>;
+  /**
+   * Sends a message and waits for the reply body; an error reply throws a RelupError. When no
+   * node serves the session and `resumeWithinMs` allows, resumes it and sends the message again.
+   */
+  async request(message: { type: string; [k: string]: unknown }): Promise<Record<string, unknown>> {
+    const until = Date.now() + this.resumeWithinMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await request(
+          this.nc,
+          this.subjects.session(this.id),
+          message,
+          this.timeoutMs,
+          () =>
+            new RelupError('UNKNOWN_SESSION', `session ${this.id} is unknown or closed`, {
+              session: this.id,
+              undelivered: true,
+            }),
+        )) as Record<string, unknown>;
+      } catch (err) {
+        // Resent only when no node received it: a session subject without a subscriber.
+        if (!undelivered(err) || Date.now() >= until) throw err;
+      }
+      // Admitted, yet still nobody serves it (a dead node's lease still runs): wait before the next try.
+      if (attempt > 0) await pause(backoff(attempt));
+      await this.resume(until);
+    }
+  }
+
+  /** Reconnects with the session id until a node admits it, or fails with the last refusal at `until`. */
+  private async resume(until: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const wait = backoff(attempt);
+      try {
+        const body = await this.reconnect();
+        if (this.own && body.credentials) this.own.credentials = body.credentials;
+        return;
+      } catch (err) {
+        if (FINAL_RESUME_ERRORS.has((err as RelupError).code) || Date.now() + wait >= until) throw err;
+      }
+      await pause(wait);
+    }
   }
 
   /** Sends a message without waiting for a reply. */
@@ -175,6 +236,16 @@ async function ownConnection(
     );
   }
   return own;
+}
+
+/** 25 ms doubling up to 500 ms between tries of a resume. */
+const backoff = (attempt: number) => Math.min(25 * 2 ** attempt, 500);
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function undelivered(err: unknown): boolean {
+  return (
+    err instanceof RelupError && (err.details as { undelivered?: unknown } | undefined)?.undelivered === true
+  );
 }
 
 function needsKey(err: unknown): boolean {
