@@ -124,28 +124,48 @@ export class RedundantServices implements TermGate, IdleServices {
 
   /**
    * Steps this node out of the pair of every redundant service maintenance does not keep: an
-   * active hands the service over first (its sessions parked for the partner, which takes it on
-   * scan), a standby stops standing by, and neither is elected until {@link rejoin}. Returns
-   * the services withdrawn.
+   * active hands the service over first (its sessions parked for the partner, which takes it in
+   * the scan state it had), a standby stops standing by, and neither is elected until
+   * {@link rejoin}. Returns the services withdrawn; a pair this node had left already (shut
+   * down, undeployed) is not one. A failed hand-over still leaves the node out of the pair (the
+   * partner takes over when the lease runs out): it counts as withdrawn, and the error is thrown
+   * once every pair was tried.
    */
   async withdraw(keeps: (def: ServiceDefinition) => boolean): Promise<string[]> {
     const out: string[] = [];
+    let failure: unknown;
     for (const [service, runner] of this.runners) {
       const def = this.table?.get(service)?.def ?? this.defs.get(service);
       if (this.withdrawn.has(service) || (def && keeps(def))) continue;
-      await runner.withdraw();
+      const applied = await runner.withdraw().catch((err: unknown) => {
+        failure ??= err;
+        return true;
+      });
+      if (!applied) continue;
       this.withdrawn.add(service);
       out.push(service);
     }
+    if (failure !== undefined) throw failure;
     return out;
   }
 
-  /** Rejoins every pair this node stepped out of (a standby again, campaigning); returns their services. */
-  async rejoin(): Promise<string[]> {
-    const out = [...this.withdrawn];
-    this.withdrawn.clear();
-    for (const service of out) await this.runners.get(service)?.rejoin();
-    return out;
+  /**
+   * Rejoins every pair this node stepped out of (a standby again, campaigning). A pair whose
+   * rejoin fails (the store out of reach) stays withdrawn, for the next try.
+   */
+  async rejoin(): Promise<{ rejoined: string[]; failed: { service: string; error: unknown }[] }> {
+    const rejoined: string[] = [];
+    const failed: { service: string; error: unknown }[] = [];
+    for (const service of [...this.withdrawn]) {
+      try {
+        await this.runners.get(service)?.rejoin();
+        this.withdrawn.delete(service);
+        rejoined.push(service);
+      } catch (error) {
+        failed.push({ service, error });
+      }
+    }
+    return { rejoined, failed };
   }
 
   /**

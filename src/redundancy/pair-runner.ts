@@ -59,6 +59,8 @@ export interface PairTransitionEvent {
   /** Wall-clock ms when it began; `ms` is measured on the monotonic clock. */
   at: number;
   ms: number;
+  /** An effect that failed: the node left the pair here (`to` is `down`). */
+  error?: string;
 }
 
 /** A pair as one node sees it, for operators. */
@@ -187,10 +189,15 @@ export class PairRunner {
 
   /**
    * Steps this node out of the pair for maintenance: an active hands the service over first, as
-   * in a forced failover; it is not elected again until {@link rejoin}.
+   * in a forced failover; it is not elected again until {@link rejoin}. False when it was out
+   * already (shut down or undeployed here), which a rejoin must not undo.
    */
-  withdraw(): Promise<void> {
-    return this.send({ type: 'withdraw' });
+  async withdraw(): Promise<boolean> {
+    let applied = true;
+    await this.send({ type: 'withdraw' }, () => {
+      applied = false;
+    });
+    return applied;
   }
 
   /** Ends a withdrawal: a standby again (a warm one runs the service off scan), campaigning. */
@@ -250,8 +257,16 @@ export class PairRunner {
     const t0 = performance.now();
     this.state = step.state;
     const hooks: PairTransitionEvent['hooks'] = [];
-    for (const eff of step.effects) await this.perform(eff, hooks);
-    if (step.effects.length > 0) this.state = pairTransition(this.state, { type: 'done' }).state;
+    let failed: unknown;
+    try {
+      for (const eff of step.effects) await this.perform(eff, hooks);
+      if (step.effects.length > 0) this.state = pairTransition(this.state, { type: 'done' }).state;
+    } catch (err) {
+      // An effect that failed (the store out of reach, a service that does not start) takes the
+      // node out of the pair here: half way through a transition, every later event would wait.
+      failed = err;
+      await this.leaveAfterFailure();
+    }
     const done: PairTransitionEvent = {
       service: this.opts.service,
       node: this.opts.node,
@@ -262,9 +277,25 @@ export class PairRunner {
       hooks,
       at,
       ms: performance.now() - t0,
+      ...(failed !== undefined && { error: renderError(failed) }),
     };
     this.last = done;
     this.opts.onTransition?.(done);
+    if (failed !== undefined) throw failed;
+  }
+
+  // Out of the election and the service stopped here; the lease, if this node held it, runs out
+  // and the partner takes over.
+  private async leaveAfterFailure(): Promise<void> {
+    this.election?.stop();
+    this.election = undefined;
+    this.opts.host?.holdIntake?.();
+    try {
+      await this.opts.host?.stopService?.();
+    } catch {
+      // Failing already: a service that did not start has nothing to stop.
+    }
+    this.state = { ...this.state, phase: 'down', next: undefined, started: false };
   }
 
   private async perform(eff: PairEffect, hooks: PairTransitionEvent['hooks']): Promise<void> {
@@ -283,7 +314,8 @@ export class PairRunner {
             ...(this.opts.deployGraceMs !== undefined && { deployGraceMs: this.opts.deployGraceMs }),
             bucket: this.opts.bucket,
             replicas: this.opts.replicas,
-            onEvent: (ev) => void this.send(fromElection(ev)),
+            // A failed transition is reported by its event (error); nobody awaits an election's.
+            onEvent: (ev) => void this.send(fromElection(ev)).catch(() => {}),
           });
         return;
       case 'resign':

@@ -1,22 +1,17 @@
 // A client session that resumes by itself (`resumeWithinMs`) across a redundant pair's
 // hand-overs, on two real `relup node` processes serving chat as a warm pair: a forced failover
 // and a SIGKILL of the active, with no resume written by the caller.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Session } from '../../src/services/client.ts';
-import { PairRig } from './node-pair-fixture.ts';
+import { usePairRig } from './node-pair-fixture.ts';
 
 describe('redundancy - a client session that resumes by itself, on two relup node processes', {
   timeout: 120_000,
 }, () => {
-  let rig: PairRig;
-  beforeAll(async () => {
-    rig = await PairRig.create();
-  });
-  afterEach(() => rig.cleanUp());
-  afterAll(() => rig.sandbox.remove());
+  const rig = usePairRig();
 
   it('follows a forced failover and a SIGKILL of the active with every acknowledged message; without the option the request fails UNKNOWN_SESSION', async () => {
-    const { pair, nc } = await rig.deployedPair({ mode: 'warm' });
+    const { pair, nc } = await rig().deployedPair({ mode: 'warm' });
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'c1' }, { resumeWithinMs: 20_000 });
     const plain = await Session.open(nc, 'chat', { user: 'bo', room: 'c2' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });

@@ -4,7 +4,7 @@
 // every request is answered once, by the node that holds the term it carries; the acknowledged
 // messages of the session survive; a deposed active never serves its stale copy again.
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decode, encode } from '../../src/nats/codec.ts';
 import { subjects } from '../../src/nats/subjects.ts';
 import { startTcpProxy } from '../../src/nats/tcp-proxy.ts';
@@ -13,7 +13,7 @@ import { readTerm, type TermStamp } from '../../src/nats/term-header.ts';
 import { Session } from '../../src/services/client.ts';
 import { command } from '../helpers/node-spawn.ts';
 import { TEST_TIMING } from './election-fixture.ts';
-import { LONG_LEASE, PairRig, resumeSession } from './node-pair-fixture.ts';
+import { LONG_LEASE, resumeSession, usePairRig } from './node-pair-fixture.ts';
 import { SHUTDOWN_TABLE } from './shutdown-table.ts';
 
 const SUBJECTS = subjects();
@@ -70,15 +70,10 @@ class Probe {
 }
 
 describe('redundancy - faults beyond the table, on two relup node processes', { timeout: 120_000 }, () => {
-  let rig: PairRig;
-  beforeAll(async () => {
-    rig = await PairRig.create();
-  });
-  afterEach(() => rig.cleanUp());
-  afterAll(() => rig.sandbox.remove());
+  const rig = usePairRig();
 
   it('SIGSTOP of the active past its lease: the backup takes the session over; after SIGCONT the old active answers nothing, drops its stale copy and is the standby', async () => {
-    const { pair, nc } = await rig.deployedPair();
+    const { pair, nc } = await rig().deployedPair();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'stop' });
     const probe = new Probe(nc, s.id);
     try {
@@ -118,11 +113,11 @@ describe('redundancy - faults beyond the table, on two relup node processes', { 
   });
 
   it('the active cut off from NATS (its proxy severed): it fences itself, the backup takes the session over; on reconnect the old active answers nothing and is the standby', async () => {
-    const { nats, nc } = await rig.server();
+    const { nats, nc } = await rig().server();
     const proxy = await startTcpProxy({ targetPort: nats.port });
     try {
       const row = SHUTDOWN_TABLE.find((r) => r.mode === 'warm' && r.action === 'deploy')!;
-      const pair = rig.pair(row, nats, nc, { urls: { s1: proxy.url } });
+      const pair = rig().pair(row, nats, nc, { urls: { s1: proxy.url } });
       await pair.act('deploy');
       await pair.until({ s1: 'active on scan', s2: 'standby' });
       pair.hooksSince();
@@ -164,7 +159,7 @@ describe('redundancy - faults beyond the table, on two relup node processes', { 
   });
 
   it('a restart of the nats-server shorter than the lease changes no role, and the session goes on', async () => {
-    const { pair, nats, nc } = await rig.deployedPair({ release: '1.0.32' });
+    const { pair, nats, nc } = await rig().deployedPair({ release: '1.0.32' });
     pair.hooksSince();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'restart' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });

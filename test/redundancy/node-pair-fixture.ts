@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { decode, encode } from '../../src/nats/codec.ts';
 import { connectNats } from '../../src/nats/connect.ts';
 import { type LocalNats, startNats } from '../../src/nats/local-server.ts';
@@ -259,4 +259,21 @@ export class NodePair {
     }
     return out;
   }
+}
+
+/**
+ * The PairRig of one test file's tests: built before them, cleaned up after each (every node
+ * killed by pid, servers stopped), its sandbox removed after the last.
+ */
+export function usePairRig(): () => PairRig {
+  let rig: PairRig | undefined;
+  beforeAll(async () => {
+    rig = await PairRig.create();
+  });
+  afterEach(() => rig?.cleanUp());
+  afterAll(() => rig?.sandbox.remove());
+  return () => {
+    if (!rig) throw new Error('the pair rig is built in beforeAll');
+    return rig;
+  };
 }

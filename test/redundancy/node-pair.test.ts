@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decode, encode } from '../../src/nats/codec.ts';
 import { Session } from '../../src/services/client.ts';
 import { command } from '../helpers/node-spawn.ts';
 import { relupctl } from '../helpers/relupctl.ts';
 import { TEST_TIMING } from './election-fixture.ts';
-import { PairRig, resumeSession } from './node-pair-fixture.ts';
+import { resumeSession, usePairRig } from './node-pair-fixture.ts';
 import { driveRow } from './pair-model.ts';
 import { SHUTDOWN_TABLE } from './shutdown-table.ts';
 
@@ -13,17 +13,12 @@ import { SHUTDOWN_TABLE } from './shutdown-table.ts';
 // failure is SIGKILL, a graceful shutdown SIGTERM, a forced failover and an undeploy the pair's
 // operator subject.
 describe('redundancy - the document table against two relup node processes', { timeout: 120_000 }, () => {
-  let rig: PairRig;
-  beforeAll(async () => {
-    rig = await PairRig.create();
-  });
-  afterEach(() => rig.cleanUp());
-  afterAll(() => rig.sandbox.remove());
+  const rig = usePairRig();
 
   for (const row of SHUTDOWN_TABLE) {
     it(`redundancy on relup node - ${row.mode} - ${row.action}`, async () => {
-      const { nats, nc } = await rig.server();
-      const pair = rig.pair(row, nats, nc);
+      const { nats, nc } = await rig().server();
+      const pair = rig().pair(row, nats, nc);
       // Quiet period: two leases with nothing more.
       await driveRow(pair, row, () => pair.hooksSince(), 2 * TEST_TIMING.leaseMs);
       expect(await pair.states()).toEqual(row.end);
@@ -32,7 +27,7 @@ describe('redundancy - the document table against two relup node processes', { t
   }
 
   it('a session on the active keeps every acknowledged say through a forced failover (relupctl pair) and a SIGKILL of the active', async () => {
-    const { pair, nats, nc } = await rig.deployedPair();
+    const { pair, nats, nc } = await rig().deployedPair();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'pair' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
     // The operator's forced failover, through relupctl.
@@ -82,7 +77,7 @@ describe('redundancy - the document table against two relup node processes', { t
     ['legacy', '1.1.30'],
   ] as const)
     it(`a hot upgrade of a ${mode} pair (rolling): the standby first, then a switch-over, then the former active; no acknowledged say lost`, async () => {
-      const { pair, nats, nc } = await rig.deployedPair({ mode });
+      const { pair, nats, nc } = await rig().deployedPair({ mode });
       pair.hooksSince();
       const s = await Session.open(nc, 'chat', { user: 'ada', room: `switch-${mode}` });
       expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
@@ -115,7 +110,7 @@ describe('redundancy - the document table against two relup node processes', { t
     });
 
   it('a hot upgrade of a warm pair in place (the relup says pairs: in_place), node by node, keeps the roles and the session on the active', async () => {
-    const { pair, nats, nc } = await rig.deployedPair();
+    const { pair, nats, nc } = await rig().deployedPair();
     pair.hooksSince();
     const s = await Session.open(nc, 'chat', { user: 'ada', room: 'up' });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });

@@ -142,3 +142,48 @@ describe('redundancy - the document table against two runners on a real nats-ser
     }, 60_000);
   }
 });
+
+describe('redundancy - a pair runner whose effect fails', () => {
+  it('leaves the pair (down, out of the election, the service stopped) with the error on its transition, and takes the next event', async () => {
+    const nc = await connectNats({ servers: nats.server().url, name: 'fails' });
+    conns.push(nc);
+    const transitions: PairTransitionEvent[] = [];
+    let broken = true;
+    const calls: string[] = [];
+    const host = {
+      startService: () => {
+        calls.push('start');
+        if (broken) throw new Error('the service does not start');
+      },
+      stopService: () => {
+        calls.push('stop');
+      },
+    };
+    const opts = {
+      service: 'failing',
+      node: 's1',
+      primary: 's1',
+      backup: 's2',
+      mode: 'warm' as const,
+      timing: TEST_TIMING,
+      host,
+      onTransition: (e: PairTransitionEvent) => transitions.push(e),
+    };
+    await expect(Runner.start(nc, opts, 'deploy')).rejects.toThrow(/does not start/);
+    // Stuck half-way before: it stayed `starting`, and every later event waited on it.
+    const r = Runner.withdrawn(nc, opts);
+    runners.push(r);
+    await expect(r.rejoin()).rejects.toThrow(/does not start/);
+    expect(r.status()).toMatchObject({ phase: 'down', canAct: false });
+    expect(transitions.at(-1)).toMatchObject({
+      event: 'start',
+      to: 'down',
+      error: expect.stringMatching(/does not start/),
+    });
+    expect(calls).toEqual(['start', 'stop', 'start', 'stop']);
+    broken = false;
+    await r.rejoin();
+    expect(r.status().phase).not.toBe('down');
+    expect(transitions.at(-1)).not.toHaveProperty('error');
+  });
+});

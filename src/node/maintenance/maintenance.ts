@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { Actor } from 'xstate';
-import { RelupError } from '../../errors.ts';
+import { RelupError, renderError } from '../../errors.ts';
 import type { ManualMaintenance } from '../../release/release-store.ts';
 import type { ServiceDefinition } from '../../services/define-service.ts';
 import type { lifecycleMachine, MaintenanceEntry, MaintenanceReason } from '../lifecycle.ts';
@@ -14,8 +14,10 @@ import type { HeldAcceptors } from './held-acceptors.ts';
 export interface PairMembership {
   /** Steps out of the pair of every redundant service `keeps` does not keep; resolves with those services. */
   withdraw(keeps: (def: ServiceDefinition) => boolean): Promise<string[]>;
-  /** Steps back into every pair stepped out of; resolves with those services. */
-  rejoin(): Promise<string[]>;
+  /** Whether a service is redundant (runs only through its pair). */
+  guards(service: string): boolean;
+  /** Steps back into every pair stepped out of; a pair that failed to stays out, for the next try. */
+  rejoin(): Promise<{ rejoined: string[]; failed: { service: string; error: unknown }[] }>;
 }
 
 /** What maintenance works on. */
@@ -137,6 +139,14 @@ export class Maintenance {
       if (this.pending === pending) this.pending = undefined;
     }
     this.notify({ type: 'maintenance', phase: 'now', message, until: req.until });
+    const keeps = (def: ServiceDefinition) =>
+      def.requiredInMaintenance === true || this.allowed.has(`service:${def.name}`);
+    // Redundant services go to their partners before the maintenance reason holds: until then
+    // their sessions are served as usual and then parked for the partner, never refused and closed.
+    const stopped = await this.deps.pairs.withdraw(keeps).catch(async (err: unknown) => {
+      await this.rejoin();
+      throw err;
+    });
     const since = new Date().toISOString();
     this.addReason({
       reason: req.reason ?? 'manual',
@@ -148,15 +158,12 @@ export class Maintenance {
     // An operator's maintenance outlives a restart; automatic reasons are found again at boot.
     if ((req.reason ?? 'manual') === 'manual')
       await this.deps.keepManual({ message, since, ...(req.until && { until: req.until }) });
-    const keeps = (def: ServiceDefinition) =>
-      def.requiredInMaintenance === true || this.allowed.has(`service:${def.name}`);
-    // A redundant service goes to its partner before anyone is disconnected: its sessions are
-    // parked for the partner, which keeps serving them, not closed.
-    const stopped = await this.deps.pairs.withdraw(keeps);
+    // Held once the reason holds: a connect reaching this node is passed on to the partner.
     for (const name of stopped) heldAcceptors.hold(name);
     const disconnected = await this.disconnect({ reason: `maintenance: ${message}`, keepSuperAdmins: true });
     for (const host of table.hostsNow()) {
-      if (keeps(host.def)) continue;
+      // A redundant service runs here only through its pair, which the table must never restart.
+      if (keeps(host.def) || this.deps.pairs.guards(host.name)) continue;
       table.hold(host.def);
       await table.remove(host.name);
       heldAcceptors.hold(host.name);
@@ -196,13 +203,23 @@ export class Maintenance {
         await table.add(def);
         started.push(def.name);
       }
-      for (const name of await this.deps.pairs.rejoin()) {
-        heldAcceptors.release(name);
-        started.push(name);
-      }
+      started.push(...(await this.rejoin()));
       log.info({ started }, 'maintenance mode off');
     }
     return { state: String(lifecycle.getSnapshot().value), started };
+  }
+
+  // Back into the pairs stepped out of; a pair that cannot rejoin yet keeps its held acceptor,
+  // which passes connects on to the partner.
+  private async rejoin(): Promise<string[]> {
+    const { rejoined, failed } = await this.deps.pairs.rejoin();
+    for (const name of rejoined) this.deps.heldAcceptors.release(name);
+    for (const f of failed)
+      this.deps.log.warn(
+        { service: f.service, error: renderError(f.error) },
+        'maintenance: pair not rejoined',
+      );
+    return rejoined;
   }
 
   /**
