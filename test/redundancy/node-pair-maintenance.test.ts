@@ -30,10 +30,11 @@ describe('redundancy - maintenance on one node of a pair, on two relup node proc
 
   it('maintenance on the warm active: the partner takes the service on scan with every acknowledged message; maintenance off brings it back as the standby', async () => {
     const { pair, nc } = await rig().deployedPair({ mode: 'warm' });
-    const s = await Session.open(nc, 'chat', { user: 'ada', room: 'm1' });
+    const pushes: Record<string, unknown>[] = [];
+    const s = await Session.open(nc, 'chat', { user: 'ada', room: 'm1' }, { onPush: (m) => pushes.push(m) });
     expect(await s.request({ type: 'say', text: 'one' })).toEqual({ ok: true, seq: 1 });
     pair.hooksSince();
-    const on = await command(nc, 's1', 'maintenance', { on: true, message: 'disk swap' });
+    const on = await command(nc, 's1', 'maintenance', { on: true, message: 'disk swap', grace: 400 });
     expect(on).toMatchObject({ state: 'maintenance', stopped: ['chat'] });
     await pair.until({ s1: 'down', s2: 'active on scan' });
     // s1 ran the hooks of an active stepping out; s2 those of a warm standby taking over on scan.
@@ -60,6 +61,8 @@ describe('redundancy - maintenance on one node of a pair, on two relup node proc
     expect(await s.request({ type: 'say', text: 'three' })).toEqual({ ok: true, seq: 3 });
     const history = (await s.request({ type: 'history' })) as { messages: { text: string }[] };
     expect(history.messages.map((m) => m.text)).toEqual(['one', 'two', 'three']);
+    // Its service moved to the partner: nobody told the session it would be disconnected.
+    expect(pushes.filter((m) => m.type === 'maintenance')).toEqual([]);
   });
 
   it('a client that sends all along while the active goes into maintenance: every acknowledged message kept, none refused', async () => {

@@ -7,7 +7,7 @@ import type { ServiceDefinition } from '../../services/define-service.ts';
 import type { lifecycleMachine, MaintenanceEntry, MaintenanceReason } from '../lifecycle.ts';
 import type { LeaveResult, MaintenanceRequest, MaintenanceResult } from '../node-types.ts';
 import type { ServiceTable } from '../service-table.ts';
-import { countdown, disconnectClients, notifyClients } from './clients.ts';
+import { countdown, disconnectClients, type HostList, notifyClients } from './clients.ts';
 import type { HeldAcceptors } from './held-acceptors.ts';
 
 /** The node's side of its redundant pairs, which maintenance steps out of and back into. */
@@ -45,7 +45,9 @@ export class Maintenance {
   /** Features (`job:<name>`, `service:<name>`) an operator allows in maintenance besides those declared so. */
   private readonly allowed = new Set<string>();
   /** A maintenance being entered, counting its grace down: `leave` calls it off. */
-  private pending: { message: string; endsAt: string; abort: AbortController } | undefined;
+  private pending:
+    | { message: string; endsAt: string; abort: AbortController; affected: HostList }
+    | undefined;
 
   constructor(private readonly deps: MaintenanceDeps) {}
 
@@ -117,7 +119,13 @@ export class Maintenance {
     const message = req.message ?? DEFAULT_MESSAGE;
     const graceMs = req.graceMs ?? 0;
     if (!(graceMs >= 0)) throw new RelupError('BAD_OPTIONS', 'graceMs must be a number ≥ 0');
-    const notified = this.notify({
+    const keeps = (def: ServiceDefinition) =>
+      def.requiredInMaintenance === true || this.allowed.has(`service:${def.name}`);
+    // The clients maintenance reaches: not those of a redundant service that goes to its
+    // partner, whose sessions go on there (a notice would tell them they are disconnected).
+    const affected = () =>
+      [...table.hostsNow()].filter((h) => keeps(h.def) || !this.deps.pairs.guards(h.name));
+    const notified = notifyClients(affected, {
       type: 'maintenance',
       phase: 'notice',
       message,
@@ -125,10 +133,10 @@ export class Maintenance {
       until: req.until,
     });
     const abort = new AbortController();
-    const pending = { message, endsAt: new Date(Date.now() + graceMs).toISOString(), abort };
+    const pending = { message, endsAt: new Date(Date.now() + graceMs).toISOString(), abort, affected };
     this.pending = pending;
     try {
-      await this.countdown(graceMs, message, req.tickMs, abort.signal);
+      await countdown(affected, graceMs, message, req.tickMs, abort.signal);
     } catch (err) {
       if (!abort.signal.aborted) throw err;
       throw new RelupError(
@@ -138,9 +146,7 @@ export class Maintenance {
     } finally {
       if (this.pending === pending) this.pending = undefined;
     }
-    this.notify({ type: 'maintenance', phase: 'now', message, until: req.until });
-    const keeps = (def: ServiceDefinition) =>
-      def.requiredInMaintenance === true || this.allowed.has(`service:${def.name}`);
+    notifyClients(affected, { type: 'maintenance', phase: 'now', message, until: req.until });
     // Redundant services go to their partners before the maintenance reason holds: until then
     // their sessions are served as usual and then parked for the partner, never refused and closed.
     const stopped = await this.deps.pairs.withdraw(keeps).catch(async (err: unknown) => {
@@ -184,10 +190,10 @@ export class Maintenance {
     const { table, heldAcceptors, log, lifecycle } = this.deps;
     // An operator's `off` during the grace of an `on` calls it off: clients hear so, nobody is disconnected.
     if (reason === 'manual' && this.pending) {
-      const { message, abort } = this.pending;
+      const { message, abort, affected } = this.pending;
       this.pending = undefined;
       abort.abort();
-      this.notify({ type: 'maintenance', phase: 'cancelled', message });
+      notifyClients(affected, { type: 'maintenance', phase: 'cancelled', message });
       log.info({ message }, 'pending maintenance called off');
     }
     const wasManual = this.reasons().some((r) => r.reason === 'manual');
