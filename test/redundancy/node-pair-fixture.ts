@@ -18,9 +18,11 @@ export type Server = 's1' | 's2';
 
 /** Hooks of chat that append `hook:reason` to RELUP_HOOK_LOG before they return: the line survives a SIGKILL. */
 const HOOKS = `
-import { appendFileSync } from 'node:fs';
-const pairHook = (ctx) => {
+import { appendFileSync, existsSync } from 'node:fs';
+const pairHook = async (ctx) => {
   if (process.env.RELUP_HOOK_LOG) appendFileSync(process.env.RELUP_HOOK_LOG, ctx.hook + ':' + ctx.reason + '\\n');
+  // A test holds a hook where it wants an operator command to arrive: while its gate file exists.
+  while (process.env.RELUP_HOOK_GATE && existsSync(process.env.RELUP_HOOK_GATE)) await new Promise((r) => setTimeout(r, 20));
 };
 `;
 
@@ -147,6 +149,8 @@ export async function resumeSession(nc: NatsConnection, session: string): Promis
 export interface PairOptions {
   release?: string;
   urls?: Partial<Record<Server, string>>;
+  /** A file whose existence holds every pair hook of the nodes (after its log line is written). */
+  hookGate?: string;
 }
 
 /** One pair: two node ids, each with its hook log. */
@@ -173,6 +177,7 @@ export class NodePair {
         RELUP_RELEASES: this.rig.sandbox.releasesDir,
         RELUP_RELUPS: this.rig.sandbox.relupsDir,
         RELUP_HOOK_LOG: this.logs[n],
+        ...(this.opts.hookGate && { RELUP_HOOK_GATE: this.opts.hookGate }),
       },
       onSpawn: (p) => this.rig.procs.push(p),
     });

@@ -4,6 +4,8 @@
 // and comes back as a member when it ends (a warm standby runs the service again, a legacy one
 // runs nothing; with no active left, it takes the service itself).
 
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { describe, expect, it } from 'vitest';
 import { Session } from '../../src/services/client.ts';
@@ -103,6 +105,34 @@ describe('redundancy - maintenance on one node of a pair, on two relup node proc
     const history = (await s.request({ type: 'history' })) as { messages: { text: string }[] };
     const kept = new Set(history.messages.map((m) => m.text));
     expect(acked.filter((a) => !kept.has(a.text))).toEqual([]);
+  });
+
+  it('maintenance off sent while on still hands the pair over waits for it: the last command wins, the node ends ready and back in its pair', async () => {
+    const gate = join(rig().sandbox.releasesDir, 'hook-gate');
+    const { pair, nc } = await rig().deployedPair({ mode: 'warm', hookGate: gate });
+    pair.hooksSince();
+    writeFileSync(gate, '');
+    try {
+      const on = command(nc, 's1', 'maintenance', { on: true, message: 'race' });
+      // The active's offScan hook has begun (its line is written) and holds the hand-over.
+      const seen: string[] = [];
+      await expect
+        .poll(() => {
+          seen.push(...pair.hooksSince().s1);
+          return seen;
+        })
+        .toContain('offScan:maintenance');
+      const off = command(nc, 's1', 'maintenance', { on: false });
+      // Commands on one subscription arrive in order: once this is answered, the off is at the node.
+      await command(nc, 's1', 'status');
+      rmSync(gate);
+      expect(await on).toMatchObject({ stopped: ['chat'] });
+      expect(await off).toMatchObject({ state: 'ready', started: ['chat'] });
+    } finally {
+      rmSync(gate, { force: true });
+    }
+    await pair.until({ s1: 'standby', s2: 'active on scan' });
+    expect(await command(nc, 's1', 'status')).toMatchObject({ state: 'ready', services: [{ name: 'chat' }] });
   });
 
   it('maintenance on the legacy standby: it is not elected while in maintenance, even when the active dies; maintenance off makes it the active with the session', async () => {

@@ -49,7 +49,16 @@ export class Maintenance {
     | { message: string; endsAt: string; abort: AbortController; affected: HostList }
     | undefined;
 
+  /** Entering (after its grace) and leaving, one at a time: the last command wins. */
+  private serial: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly deps: MaintenanceDeps) {}
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work);
+    this.serial = run.catch(() => {});
+    return run;
+  }
 
   /** The reasons that hold now, oldest first. */
   reasons(): MaintenanceEntry[] {
@@ -146,39 +155,45 @@ export class Maintenance {
     } finally {
       if (this.pending === pending) this.pending = undefined;
     }
-    notifyClients(affected, { type: 'maintenance', phase: 'now', message, until: req.until });
-    // Redundant services go to their partners before the maintenance reason holds: until then
-    // their sessions are served as usual and then parked for the partner, never refused and closed.
-    const stopped = await this.deps.pairs.withdraw(keeps).catch(async (err: unknown) => {
-      await this.rejoin();
-      throw err;
+    // After the grace, one at a time with leaving: an `off` sent meanwhile waits for this.
+    return this.exclusive(async () => {
+      notifyClients(affected, { type: 'maintenance', phase: 'now', message, until: req.until });
+      // Redundant services go to their partners before the maintenance reason holds: until then
+      // their sessions are served as usual and then parked for the partner, never refused and closed.
+      const stopped = await this.deps.pairs.withdraw(keeps).catch(async (err: unknown) => {
+        await this.rejoin();
+        throw err;
+      });
+      const since = new Date().toISOString();
+      this.addReason({
+        reason: req.reason ?? 'manual',
+        message,
+        since,
+        ...(req.until && { until: req.until }),
+        ...(req.details !== undefined && { details: req.details }),
+      });
+      // An operator's maintenance outlives a restart; automatic reasons are found again at boot.
+      if ((req.reason ?? 'manual') === 'manual')
+        await this.deps.keepManual({ message, since, ...(req.until && { until: req.until }) });
+      // Held once the reason holds: a connect reaching this node is passed on to the partner.
+      for (const name of stopped) heldAcceptors.hold(name);
+      const disconnected = await this.disconnect({
+        reason: `maintenance: ${message}`,
+        keepSuperAdmins: true,
+      });
+      for (const host of table.hostsNow()) {
+        // A redundant service runs here only through its pair, which the table must never restart.
+        if (keeps(host.def) || this.deps.pairs.guards(host.name)) continue;
+        table.hold(host.def);
+        await table.remove(host.name);
+        heldAcceptors.hold(host.name);
+        stopped.push(host.name);
+      }
+      // The held acceptors' SUBs are at the server before we report: a connect now hears the reason.
+      await nc.flush();
+      log.warn({ reason: req.reason ?? 'manual', message, disconnected, stopped }, 'maintenance mode on');
+      return { state: String(lifecycle.getSnapshot().value), notified, disconnected, stopped };
     });
-    const since = new Date().toISOString();
-    this.addReason({
-      reason: req.reason ?? 'manual',
-      message,
-      since,
-      ...(req.until && { until: req.until }),
-      ...(req.details !== undefined && { details: req.details }),
-    });
-    // An operator's maintenance outlives a restart; automatic reasons are found again at boot.
-    if ((req.reason ?? 'manual') === 'manual')
-      await this.deps.keepManual({ message, since, ...(req.until && { until: req.until }) });
-    // Held once the reason holds: a connect reaching this node is passed on to the partner.
-    for (const name of stopped) heldAcceptors.hold(name);
-    const disconnected = await this.disconnect({ reason: `maintenance: ${message}`, keepSuperAdmins: true });
-    for (const host of table.hostsNow()) {
-      // A redundant service runs here only through its pair, which the table must never restart.
-      if (keeps(host.def) || this.deps.pairs.guards(host.name)) continue;
-      table.hold(host.def);
-      await table.remove(host.name);
-      heldAcceptors.hold(host.name);
-      stopped.push(host.name);
-    }
-    // The held acceptors' SUBs are at the server before we report: a connect now hears the reason.
-    await nc.flush();
-    log.warn({ reason: req.reason ?? 'manual', message, disconnected, stopped }, 'maintenance mode on');
-    return { state: String(lifecycle.getSnapshot().value), notified, disconnected, stopped };
   }
 
   /**
@@ -196,23 +211,25 @@ export class Maintenance {
       notifyClients(affected, { type: 'maintenance', phase: 'cancelled', message });
       log.info({ message }, 'pending maintenance called off');
     }
-    const wasManual = this.reasons().some((r) => r.reason === 'manual');
-    lifecycle.send({ type: 'MAINTENANCE_OFF', reason });
-    if (reason === 'manual' && wasManual) await this.deps.keepManual(undefined);
-    const started: string[] = [];
-    if (!this.isOn()) {
-      for (const host of table.hostsNow()) host.acceptor.takeForwarded(true);
-      for (const def of table.heldDefinitions()) {
-        if (table.isDisabled(def.name)) continue;
-        table.release(def.name);
-        heldAcceptors.release(def.name);
-        await table.add(def);
-        started.push(def.name);
+    return this.exclusive(async () => {
+      const wasManual = this.reasons().some((r) => r.reason === 'manual');
+      lifecycle.send({ type: 'MAINTENANCE_OFF', reason });
+      if (reason === 'manual' && wasManual) await this.deps.keepManual(undefined);
+      const started: string[] = [];
+      if (!this.isOn()) {
+        for (const host of table.hostsNow()) host.acceptor.takeForwarded(true);
+        for (const def of table.heldDefinitions()) {
+          if (table.isDisabled(def.name)) continue;
+          table.release(def.name);
+          heldAcceptors.release(def.name);
+          await table.add(def);
+          started.push(def.name);
+        }
+        started.push(...(await this.rejoin()));
+        log.info({ started }, 'maintenance mode off');
       }
-      started.push(...(await this.rejoin()));
-      log.info({ started }, 'maintenance mode off');
-    }
-    return { state: String(lifecycle.getSnapshot().value), started };
+      return { state: String(lifecycle.getSnapshot().value), started };
+    });
   }
 
   // Back into the pairs stepped out of; a pair that cannot rejoin yet keeps its held acceptor,
