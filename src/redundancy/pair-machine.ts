@@ -187,8 +187,10 @@ export function pairTransition(s: PairNodeState, e: PairNodeEvent): PairStep {
         case 'undeploy':
         case 'withdraw': {
           const reason = e.type === 'withdraw' ? 'maintenance' : e.type;
-          const effects: PairEffect[] = s.started ? [hook('shutdown', reason), { type: 'stopService' }] : [];
-          effects.push({ type: 'resign' });
+          // Out of the election first: a lease the partner gives up meanwhile is not taken by a
+          // node on its way down (it would hold it, unserved, until it ran out).
+          const effects: PairEffect[] = [{ type: 'resign' }];
+          if (s.started) effects.push(hook('shutdown', reason), { type: 'stopService' });
           return go(s, 'stopping', 'down', effects, { started: false });
         }
         default:

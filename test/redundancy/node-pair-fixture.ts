@@ -149,8 +149,8 @@ export async function resumeSession(nc: NatsConnection, session: string): Promis
 export interface PairOptions {
   release?: string;
   urls?: Partial<Record<Server, string>>;
-  /** A file whose existence holds every pair hook of the nodes (after its log line is written). */
-  hookGate?: string;
+  /** Per node, a file whose existence holds each of its pair hooks (after its log line is written). */
+  hookGates?: Partial<Record<Server, string>>;
 }
 
 /** One pair: two node ids, each with its hook log. */
@@ -177,7 +177,7 @@ export class NodePair {
         RELUP_RELEASES: this.rig.sandbox.releasesDir,
         RELUP_RELUPS: this.rig.sandbox.relupsDir,
         RELUP_HOOK_LOG: this.logs[n],
-        ...(this.opts.hookGate && { RELUP_HOOK_GATE: this.opts.hookGate }),
+        ...(this.opts.hookGates?.[n] && { RELUP_HOOK_GATE: this.opts.hookGates[n] }),
       },
       onSpawn: (p) => this.rig.procs.push(p),
     });

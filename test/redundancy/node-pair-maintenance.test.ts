@@ -109,7 +109,7 @@ describe('redundancy - maintenance on one node of a pair, on two relup node proc
 
   it('maintenance off sent while on still hands the pair over waits for it: the last command wins, the node ends ready and back in its pair', async () => {
     const gate = join(rig().sandbox.releasesDir, 'hook-gate');
-    const { pair, nc } = await rig().deployedPair({ mode: 'warm', hookGate: gate });
+    const { pair, nc } = await rig().deployedPair({ mode: 'warm', hookGates: { s1: gate } });
     pair.hooksSince();
     writeFileSync(gate, '');
     try {
@@ -133,6 +133,37 @@ describe('redundancy - maintenance on one node of a pair, on two relup node proc
     }
     await pair.until({ s1: 'standby', s2: 'active on scan' });
     expect(await command(nc, 's1', 'status')).toMatchObject({ state: 'ready', services: [{ name: 'chat' }] });
+  });
+
+  it('a lease the active gives up while the standby steps out for maintenance is not taken by the standby', async () => {
+    const gate = join(rig().sandbox.releasesDir, 'hook-gate-2');
+    // Only s2's hooks wait: s1 hands over while s2 is half-way out.
+    const { pair, nc } = await rig().deployedPair({ mode: 'warm', hookGates: { s2: gate } });
+    const term = ((await command(nc, 's1', 'status')).redundancy as { term: number }[])[0]!.term;
+    pair.hooksSince();
+    writeFileSync(gate, '');
+    try {
+      const on = command(nc, 's2', 'maintenance', { on: true, message: 'standby out' });
+      // s2's shutdown hook has begun and holds its withdrawal, when s1 gives the lease up.
+      const seen: string[] = [];
+      await expect
+        .poll(() => {
+          seen.push(...pair.hooksSince().s2);
+          return seen;
+        })
+        .toContain('shutdown:maintenance');
+      expect(await pair.pair('s1', 'failover')).toMatchObject({ ok: true });
+      rmSync(gate);
+      await on;
+    } finally {
+      rmSync(gate, { force: true });
+    }
+    // Nobody else campaigns: s1 takes the service back in the next term (s2 took the term and
+    // held it, unserved, until its lease ran out).
+    await pair.until({ s1: 'active on scan' });
+    expect(await pairPhase(nc, 's2')).toBe('down');
+    const after = ((await command(nc, 's1', 'status')).redundancy as { term: number }[])[0]!.term;
+    expect(after).toBe(term + 1);
   });
 
   it('maintenance on the legacy standby: it is not elected while in maintenance, even when the active dies; maintenance off makes it the active with the session', async () => {

@@ -153,9 +153,9 @@ describe('redundancy - the node transition function', () => {
     expect(down).toMatchObject({ phase: 'down', started: false });
     const standby = { ...warm, phase: 'standby' as const, started: true };
     expect(pairTransition(standby, { type: 'withdraw' }).effects).toEqual([
+      { type: 'resign' },
       { type: 'hook', hook: 'shutdown', reason: 'maintenance' },
       { type: 'stopService' },
-      { type: 'resign' },
     ]);
     const legacy = { ...initialPairState('legacy', 'backup'), phase: 'standby' as const };
     const gone = pairTransition(legacy, { type: 'withdraw' });
