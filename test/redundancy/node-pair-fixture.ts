@@ -1,7 +1,7 @@
 // Two real `relup node` processes serving the chat example as a redundant pair (s1 primary, s2
 // backup), each writing the pair hooks it ran to a log file of its own before the hook returns,
 // so the evidence survives a SIGKILL. Shared by the table test and the fault tests.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
@@ -248,6 +248,42 @@ export class NodePair {
       if (Date.now() > end) throw new Error(`states ${JSON.stringify(s)}, wanted ${JSON.stringify(want)}`);
       // Polls status: a row may have to wait out a lease, and nothing signals "settled".
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Starts something on node `n` and holds it inside the pair hook `run` (the node's gate file,
+   * see {@link PairOptions.hookGates}) while `meanwhile` runs, then lets it go; resolves with
+   * what `start` resolved with. Hook lines seen meanwhile are consumed, as by {@link hooksSince}.
+   */
+  async holdingHook<T>(
+    n: Server,
+    run: HookRun,
+    start: () => Promise<T>,
+    meanwhile: () => Promise<void>,
+  ): Promise<T> {
+    const gate = this.opts.hookGates?.[n];
+    if (!gate) throw new Error(`node ${n} was deployed without a hook gate`);
+    this.hooksSince();
+    writeFileSync(gate, '');
+    try {
+      const started = start();
+      started.catch(() => {});
+      const seen: HookRun[] = [];
+      await expect
+        .poll(
+          () => {
+            seen.push(...this.hooksSince()[n]);
+            return seen;
+          },
+          { timeout: 30_000 },
+        )
+        .toContain(run);
+      await meanwhile();
+      rmSync(gate);
+      return await started;
+    } finally {
+      rmSync(gate, { force: true });
     }
   }
 

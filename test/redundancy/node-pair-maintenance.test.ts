@@ -4,7 +4,6 @@
 // and comes back as a member when it ends (a warm standby runs the service again, a legacy one
 // runs nothing; with no active left, it takes the service itself).
 
-import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { describe, expect, it } from 'vitest';
@@ -110,27 +109,20 @@ describe('redundancy - maintenance on one node of a pair, on two relup node proc
   it('maintenance off sent while on still hands the pair over waits for it: the last command wins, the node ends ready and back in its pair', async () => {
     const gate = join(rig().sandbox.releasesDir, 'hook-gate');
     const { pair, nc } = await rig().deployedPair({ mode: 'warm', hookGates: { s1: gate } });
-    pair.hooksSince();
-    writeFileSync(gate, '');
-    try {
-      const on = command(nc, 's1', 'maintenance', { on: true, message: 'race' });
-      // The active's offScan hook has begun (its line is written) and holds the hand-over.
-      const seen: string[] = [];
-      await expect
-        .poll(() => {
-          seen.push(...pair.hooksSince().s1);
-          return seen;
-        })
-        .toContain('offScan:maintenance');
-      const off = command(nc, 's1', 'maintenance', { on: false });
-      // Commands on one subscription arrive in order: once this is answered, the off is at the node.
-      await command(nc, 's1', 'status');
-      rmSync(gate);
-      expect(await on).toMatchObject({ stopped: ['chat'] });
-      expect(await off).toMatchObject({ state: 'ready', started: ['chat'] });
-    } finally {
-      rmSync(gate, { force: true });
-    }
+    let off: Promise<Record<string, unknown>> | undefined;
+    // The off arrives while the active's offScan hook holds its hand-over.
+    const on = await pair.holdingHook(
+      's1',
+      'offScan:maintenance',
+      () => command(nc, 's1', 'maintenance', { on: true, message: 'race' }),
+      async () => {
+        off = command(nc, 's1', 'maintenance', { on: false });
+        // Commands on one subscription arrive in order: once this is answered, the off is at the node.
+        await command(nc, 's1', 'status');
+      },
+    );
+    expect(on).toMatchObject({ stopped: ['chat'] });
+    expect(await off).toMatchObject({ state: 'ready', started: ['chat'] });
     await pair.until({ s1: 'standby', s2: 'active on scan' });
     expect(await command(nc, 's1', 'status')).toMatchObject({ state: 'ready', services: [{ name: 'chat' }] });
   });
@@ -140,24 +132,14 @@ describe('redundancy - maintenance on one node of a pair, on two relup node proc
     // Only s2's hooks wait: s1 hands over while s2 is half-way out.
     const { pair, nc } = await rig().deployedPair({ mode: 'warm', hookGates: { s2: gate } });
     const term = ((await command(nc, 's1', 'status')).redundancy as { term: number }[])[0]!.term;
-    pair.hooksSince();
-    writeFileSync(gate, '');
-    try {
-      const on = command(nc, 's2', 'maintenance', { on: true, message: 'standby out' });
-      // s2's shutdown hook has begun and holds its withdrawal, when s1 gives the lease up.
-      const seen: string[] = [];
-      await expect
-        .poll(() => {
-          seen.push(...pair.hooksSince().s2);
-          return seen;
-        })
-        .toContain('shutdown:maintenance');
-      expect(await pair.pair('s1', 'failover')).toMatchObject({ ok: true });
-      rmSync(gate);
-      await on;
-    } finally {
-      rmSync(gate, { force: true });
-    }
+    await pair.holdingHook(
+      's2',
+      'shutdown:maintenance',
+      () => command(nc, 's2', 'maintenance', { on: true, message: 'standby out' }),
+      async () => {
+        expect(await pair.pair('s1', 'failover')).toMatchObject({ ok: true });
+      },
+    );
     // Nobody else campaigns: s1 takes the service back in the next term (s2 took the term and
     // held it, unserved, until its lease ran out).
     await pair.until({ s1: 'active on scan' });
