@@ -28,8 +28,13 @@ export interface SessionOptions {
   resumeWithinMs?: number;
 }
 
-/** Errors of a resume that another try will not change. */
-const FINAL_RESUME_ERRORS = new Set(['UNKNOWN_SESSION', 'BAD_MESSAGE', 'FORBIDDEN']);
+/** Errors of a resume that another try will not change (a refusal that says `retry` excepted). */
+const FINAL_RESUME_ERRORS = new Set(['UNKNOWN_SESSION', 'BAD_MESSAGE', 'FORBIDDEN', 'SESSION_REFUSED']);
+
+/** What the node told the session about its end: set by a `closed` push that does not say `resumable`. */
+interface SessionEnd {
+  reason?: string;
+}
 
 /** The session's own connection and the credentials it signs in with (JWT auth). */
 interface OwnConnection {
@@ -58,6 +63,7 @@ export class Session {
     /** Reconnects with the session id (and what proved the session's standing when it opened). */
     private readonly reconnect: () => Promise<{ credentials?: SessionCredentials }>,
     private readonly resumeWithinMs: number,
+    private readonly end: SessionEnd,
   ) {
     if (own) this.scheduleRenewal();
   }
@@ -90,9 +96,14 @@ export class Session {
       body.credentials && user ? await ownConnection(nc, user, body.credentials, opts.servers) : undefined;
     const conn = own?.nc ?? nc;
     // Subscribe to pushes before anything can be pushed: the session does not push before its first message.
+    const end: SessionEnd = {};
     const pushSub = conn.subscribe(subjects.push(body.session), {
       callback: (err, msg) => {
-        if (!err) opts.onPush?.(decode(msg.data));
+        if (err) return;
+        const push = decode<Record<string, unknown>>(msg.data);
+        // The node ended the session for good (closed, disconnected): nothing to resume.
+        if (push?.type === 'closed' && push.resumable !== true) end.reason = String(push.reason ?? 'closed');
+        opts.onPush?.(push);
       },
     });
     await conn.flush();
@@ -100,7 +111,7 @@ export class Session {
     const standing = {
       ...(payload.role !== undefined && { role: payload.role }),
       ...(payload.token !== undefined && { token: payload.token }),
-      ...(user && { key: user.getPublicKey() }),
+      ...((user || payload.key !== undefined) && { key: user?.getPublicKey() ?? payload.key }),
     };
     const reconnect = () => connectTo({ ...standing, session: body.session });
     return new Session(
@@ -112,6 +123,7 @@ export class Session {
       own,
       reconnect,
       opts.resumeWithinMs ?? 0,
+      end,
     );
   }
 
@@ -140,8 +152,9 @@ export class Session {
             }),
         )) as Record<string, unknown>;
       } catch (err) {
-        // Resent only when no node received it: a session subject without a subscriber.
-        if (!undelivered(err) || Date.now() >= until) throw err;
+        // Resent only when no node received it (a session subject without a subscriber), and
+        // not for a session the node ended.
+        if (!undelivered(err) || this.end.reason !== undefined || Date.now() >= until) throw err;
       }
       // Admitted, yet still nobody serves it (a dead node's lease still runs): wait before the next try.
       if (attempt > 0) await pause(backoff(attempt));
@@ -158,7 +171,7 @@ export class Session {
         if (this.own && body.credentials) this.own.credentials = body.credentials;
         return;
       } catch (err) {
-        if (FINAL_RESUME_ERRORS.has((err as RelupError).code) || Date.now() + wait >= until) throw err;
+        if (isFinal(err) || this.end.reason !== undefined || Date.now() + wait >= until) throw err;
       }
       await pause(wait);
     }
@@ -241,6 +254,11 @@ async function ownConnection(
 /** 25 ms doubling up to 500 ms between tries of a resume. */
 const backoff = (attempt: number) => Math.min(25 * 2 ** attempt, 500);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isFinal(err: unknown): boolean {
+  const e = err as RelupError;
+  return FINAL_RESUME_ERRORS.has(e.code) && (e.details as { retry?: unknown } | undefined)?.retry !== true;
+}
 
 function undelivered(err: unknown): boolean {
   return (

@@ -139,6 +139,28 @@ describe('maintenance mode (real NATS)', () => {
     await node.leaveMaintenance();
   });
 
+  it('a client session that resumes by itself does not retry a session the node ended: it fails at once', async () => {
+    const node = await start('mr');
+    const nc = await nats.connect();
+    let onClosed!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      onClosed = resolve;
+    });
+    const s = await Session.open(
+      nc,
+      'chat',
+      { user: 'u', room: 'r' },
+      { prefix: 'mr', resumeWithinMs: 60_000, onPush: (m) => m.type === 'closed' && onClosed() },
+    );
+    await node.enterMaintenance({ message: 'now' });
+    await closed;
+    const t0 = performance.now();
+    // Not resumable: no minute of reconnects refused MAINTENANCE; the ended session fails now.
+    await expect(s.request({ type: 'say', text: 'x' })).rejects.toMatchObject({ code: 'UNKNOWN_SESSION' });
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    await node.leaveMaintenance();
+  }, 90_000);
+
   it('skips scheduled jobs and disables event listeners in maintenance unless allowed', async () => {
     const node = await start('jobs');
     let plain = 0;
