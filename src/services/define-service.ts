@@ -49,7 +49,11 @@ export interface PairHookContext {
   mode: 'legacy' | 'warm';
   /** The pair's term: it only grows, one active per term. */
   term: number;
-  /** Why the transition happens: deploy, failover, takeover, shutdown, undeploy, restart, scan. */
+  /**
+   * Why the transition happens: deploy, restart, failover, takeover, shutdown, undeploy,
+   * operator (scan on/off), fenced, recovered, superseded, maintenance (the node steps out of
+   * the pair, or back in).
+   */
   reason: string;
 }
 
