@@ -137,6 +137,10 @@ function stopping(s: PairNodeState, reason: HookReason, flush: boolean): PairEff
   return out;
 }
 
+// Why a node leaving the pair runs its hooks: a withdrawal is maintenance's.
+const leavingReason = (e: 'shutdown' | 'undeploy' | 'withdraw'): HookReason =>
+  e === 'withdraw' ? 'maintenance' : e;
+
 // An active leaving the pair here: the service stops, the lease goes in `scan` for `handOver`, the node resigns.
 function leave(s: PairNodeState, reason: HookReason, scan: Scan, handOver: HandOver): PairStep {
   const effects: PairEffect[] = [
@@ -186,7 +190,7 @@ export function pairTransition(s: PairNodeState, e: PairNodeEvent): PairStep {
         case 'shutdown':
         case 'undeploy':
         case 'withdraw': {
-          const reason = e.type === 'withdraw' ? 'maintenance' : e.type;
+          const reason = leavingReason(e.type);
           // Out of the election first: a lease the partner gives up meanwhile is not taken by a
           // node on its way down (it would hold it, unserved, until it ran out).
           const effects: PairEffect[] = [{ type: 'resign' }];
@@ -252,21 +256,19 @@ export function pairTransition(s: PairNodeState, e: PairNodeEvent): PairStep {
           return superseded(s, false);
         case 'shutdown':
         case 'undeploy':
-        case 'withdraw': {
-          const withdraw = e.type === 'withdraw';
+        case 'withdraw':
           return go(
             s,
             'stopping',
             'down',
             [
-              hook('shutdown', withdraw ? 'maintenance' : e.type),
+              hook('shutdown', leavingReason(e.type)),
               { type: 'stopService' },
-              { type: 'release', scan: s.scan, reason: withdraw ? 'failover' : e.type },
+              { type: 'release', scan: s.scan, reason: e.type === 'withdraw' ? 'failover' : e.type },
               { type: 'resign' },
             ],
             { started: false },
           );
-        }
         default:
           return ignore('this node is fenced: it may have lost its lease');
       }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { jwtAuthenticator, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { createUser, type KeyPair } from '@nats-io/nkeys';
 import { connect } from '@nats-io/transport-node';
@@ -157,7 +158,7 @@ export class Session {
         if (!undelivered(err) || this.end.reason !== undefined || Date.now() >= until) throw err;
       }
       // Admitted, yet still nobody serves it (a dead node's lease still runs): wait before the next try.
-      if (attempt > 0) await pause(backoff(attempt));
+      if (attempt > 0) await delay(backoff(attempt));
       await this.resume(until);
     }
   }
@@ -173,7 +174,7 @@ export class Session {
       } catch (err) {
         if (isFinal(err) || this.end.reason !== undefined || Date.now() + wait >= until) throw err;
       }
-      await pause(wait);
+      await delay(wait);
     }
   }
 
@@ -253,7 +254,6 @@ async function ownConnection(
 
 /** 25 ms doubling up to 500 ms between tries of a resume. */
 const backoff = (attempt: number) => Math.min(25 * 2 ** attempt, 500);
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function isFinal(err: unknown): boolean {
   const e = err as RelupError;
